@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from projects.access import create_project
+from projects.models import ApiKey, Membership, Project, Role
+from projects.permissions import check_role, with_role
+from projects.serializers import (
+    ApiKeySerializer,
+    MembershipSerializer,
+    NewApiKeySerializer,
+    ProjectSerializer,
+)
+
+
+class ProjectViewSet(viewsets.ModelViewSet):
+    """Projects you are a member of; anyone may create one and becomes its admin."""
+
+    serializer_class = ProjectSerializer
+    lookup_field = "slug"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
+
+    def get_queryset(self) -> QuerySet[Project]:
+        projects = Project.objects.select_related("owner").order_by("slug")
+        return with_role(projects, self.request.user, "pk")
+
+    def get_object(self) -> Project:
+        project = super().get_object()
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            check_role(project.my_role, Role.ADMIN)
+        return project
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        data = serializer.validated_data
+        try:
+            project = create_project(
+                self.request.user, data["slug"], data.get("name", ""), data.get("description", "")
+            )
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from error
+        project.my_role = Role.ADMIN
+        serializer.instance = project
+
+    @extend_schema(request=MembershipSerializer, responses=MembershipSerializer(many=True))
+    @action(detail=True, methods=["get", "post"])
+    def members(self, request: Request, slug: str) -> Response:
+        """List members; an admin adds one or changes a role by posting username and role."""
+        project = super().get_object()
+        if request.method == "POST":
+            check_role(project.my_role, Role.ADMIN)
+            serializer = MembershipSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            Membership.objects.update_or_create(
+                project=project,
+                user=serializer.validated_data["user"],
+                defaults={"role": serializer.validated_data["role"]},
+            )
+        members = project.memberships.select_related("user").order_by("user__username")
+        return Response(MembershipSerializer(members, many=True).data)
+
+
+class ApiKeyViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your API keys. The key itself is in the creation response only; delete revokes."""
+
+    serializer_class = ApiKeySerializer
+
+    def get_queryset(self) -> QuerySet[ApiKey]:
+        return ApiKey.objects.filter(user_id=self.request.user.pk).order_by("-created_at")
+
+    @extend_schema(responses={201: NewApiKeySerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = ApiKeySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        api_key, key = ApiKey.issue(request.user, serializer.validated_data.get("name", ""))
+        body = NewApiKeySerializer(api_key, context={"key": key}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: ApiKey) -> None:
+        instance.revoke()

@@ -1,0 +1,129 @@
+"""Log batches: check every row, then store the points once each, whatever is resent."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from runs.models import MetricPoint, Run
+from runs.signals import points_logged
+from runs.values import json_safe, to_float
+
+MAX_KEY_LENGTH = 255
+# Rows per INSERT statement: 5 parameters each stays far below SQLite's limit.
+INSERT_CHUNK = 1000
+
+
+class BatchError(ValueError):
+    """A batch that cannot be stored; `errors` maps a path to what is wrong there."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{path}: {msg}" for path, msg in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Point:
+    key: str
+    step: int
+    value: float
+    wall_time: float
+
+
+@dataclass
+class LogResult:
+    stored: int
+    should_stop: bool
+
+
+def parse_rows(rows: Any) -> list[Point]:
+    """The points of `rows` ([{"step", "time", "values"}]); BatchError names every bad one."""
+    if not isinstance(rows, list):
+        raise BatchError({"rows": "must be a list of {step, time, values} objects"})
+    errors: dict[str, str] = {}
+    points: list[Point] = []
+    now = time.time()
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            errors[f"rows[{i}]"] = "must be an object with step, time and values"
+            continue
+        step, wall_time, values = row.get("step"), row.get("time", now), row.get("values")
+        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+            errors[f"rows[{i}].step"] = f"must be a whole number >= 0, not {step!r}"
+        if not isinstance(wall_time, int | float) or isinstance(wall_time, bool):
+            errors[f"rows[{i}].time"] = f"must be unix seconds, not {wall_time!r}"
+        if not isinstance(values, dict):
+            errors[f"rows[{i}].values"] = "must be an object of metric name to number"
+            continue
+        for key, raw in values.items():
+            path = f"rows[{i}].values.{key}"
+            if not key or len(key) > MAX_KEY_LENGTH:
+                errors[path] = f"metric names must have 1 to {MAX_KEY_LENGTH} characters"
+                continue
+            try:
+                value = to_float(raw)
+            except ValueError:
+                errors[path] = f"metric {key!r} must be a number, not {raw!r}"
+                continue
+            if not errors:
+                points.append(Point(key, step, value, float(wall_time)))
+    if len(points) > settings.MAX_POINTS_PER_BATCH:
+        errors["rows"] = f"at most {settings.MAX_POINTS_PER_BATCH} points per batch"
+    if errors:
+        raise BatchError(errors)
+    return points
+
+
+def parse_summary(summary: Any) -> dict[str, Any]:
+    if summary is None:
+        return {}
+    if not isinstance(summary, dict):
+        raise BatchError({"summary": "must be an object of key to value"})
+    return json_safe(summary)
+
+
+def log_batch(run: Run, payload: Any) -> LogResult:
+    """Store a batch of rows and summary updates for `run`, all or nothing."""
+    if not isinstance(payload, dict):
+        raise BatchError({"body": "must be an object with rows and/or summary"})
+    unknown = set(payload) - {"rows", "summary"}
+    if unknown:
+        raise BatchError({key: "unknown field; a batch has rows and summary" for key in unknown})
+    points = parse_rows(payload.get("rows", []))
+    summary = parse_summary(payload.get("summary"))
+    with transaction.atomic():
+        stored = insert_points(run.pk, points)
+        if summary:
+            locked = Run.objects.select_for_update().only("summary").get(pk=run.pk)
+            run.summary = {**locked.summary, **summary}
+            Run.objects.filter(pk=run.pk).update(summary=run.summary)
+        run.touch_heartbeat()
+    answers = points_logged.send(sender=Run, run=run, points=points) if points else []
+    should_stop = not run.is_running or any(answer is True for _, answer in answers)
+    return LogResult(stored=stored, should_stop=should_stop)
+
+
+def insert_points(run_id: int, points: list[Point]) -> int:
+    """Insert the points that are new and return how many were; repeats change nothing."""
+    table = MetricPoint._meta.db_table
+    stored = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(points), INSERT_CHUNK):
+            chunk = points[start : start + INSERT_CHUNK]
+            placeholders = ",".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            params: list[Any] = []
+            for p in chunk:
+                value = None if math.isnan(p.value) else p.value
+                params += [run_id, p.key, p.step, value, p.wall_time]
+            cursor.execute(
+                f"INSERT INTO {table} (run_id, key, step, value, wall_time) "
+                f"VALUES {placeholders} ON CONFLICT (run_id, key, step) DO NOTHING",
+                params,
+            )
+            stored += cursor.rowcount
+    return stored

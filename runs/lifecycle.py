@@ -1,0 +1,46 @@
+"""How runs end: finished or failed by their script, crashed when they go silent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from runs.models import FINAL_STATES, Run, RunState
+from runs.signals import run_finished
+
+
+class RunConflict(Exception):
+    """The run already ended another way."""
+
+
+def finish_run(run: Run, exit_code: int | None = None, state: str | None = None) -> Run:
+    """End the run; finishing it the same way twice is harmless, so clients may retry."""
+    if state is None:
+        state = RunState.FINISHED if not exit_code else RunState.FAILED
+    if state not in FINAL_STATES:
+        raise ValueError(f"{state!r} is not a final state; use one of {sorted(FINAL_STATES)}")
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run.pk)
+        if locked.state == state:
+            return locked
+        if locked.state != RunState.RUNNING:
+            raise RunConflict(f"The run already ended as {locked.state}; it cannot become {state}.")
+        locked.mark_final(state, exit_code)
+    run_finished.send(sender=Run, run=locked)
+    return locked
+
+
+def crash_silent_runs() -> int:
+    """Mark crashed every running run whose heartbeat is older than the timeout."""
+    cutoff = timezone.now() - timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
+    crashed = 0
+    for run in Run.objects.filter(state=RunState.RUNNING, heartbeat_at__lt=cutoff):
+        try:
+            finish_run(run, state=RunState.CRASHED)
+        except RunConflict:
+            continue
+        crashed += 1
+    return crashed
