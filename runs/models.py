@@ -50,6 +50,7 @@ class RunState(models.TextChoices):
 
 
 FINAL_STATES = {RunState.FINISHED, RunState.FAILED, RunState.CRASHED, RunState.KILLED}
+FINAL_STATE_CHOICES = [(state.value, state.label) for state in RunState if state in FINAL_STATES]
 
 
 class Run(models.Model):

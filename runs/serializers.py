@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from runs.models import MetricPoint, Run
+from runs.models import FINAL_STATE_CHOICES, MetricPoint, Run
 from runs.values import json_safe, to_wire
 
 
@@ -99,6 +99,4 @@ class HeartbeatSerializer(serializers.Serializer):
 
 class FinishSerializer(serializers.Serializer):
     exit_code = serializers.IntegerField(required=False, allow_null=True, default=None)
-    state = serializers.ChoiceField(
-        choices=["finished", "failed", "crashed", "killed"], required=False, default=None
-    )
+    state = serializers.ChoiceField(choices=FINAL_STATE_CHOICES, required=False, default=None)

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "projects",
@@ -123,7 +124,9 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Whitenoise serves straight from the finders, so collectstatic is optional;
+# set STATIC_ROOT only where it is run.
+STATIC_ROOT = os.getenv("STATIC_ROOT") or None
 # plotly.js comes from the installed plotly package, so the JS always matches
 # the Python library that builds the figures.
 STATICFILES_DIRS = [
@@ -162,6 +165,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Projects, runs, metrics and sweeps.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page loads Swagger UI from our own static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RunStateEnum": "runs.models.RunState.choices",
+        "FinalRunStateEnum": "runs.models.FINAL_STATE_CHOICES",
+    },
 }
 
 SESSION_COOKIE_SECURE = not DEBUG and envbool("SECURE_COOKIES", False)

@@ -1,0 +1,105 @@
+"""The two commands of the README, needing nothing but Python 3.11+.
+
+python3 tasks.py run    set up, migrate, make a demo, serve on 127.0.0.1:8000
+python3 tasks.py test   set up, lint, and run the whole test suite
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+ADDRESS = "127.0.0.1:8000"
+DEMO_USER, DEMO_PASSWORD = "demo", "demo"
+
+
+def sh(*args: object, env: dict[str, str] | None = None) -> None:
+    subprocess.run([str(a) for a in args], cwd=ROOT, check=True, env=env)
+
+
+def ensure_venv() -> None:
+    """Create .venv and install, again only when the requirements changed."""
+    if not PYTHON.exists():
+        print("Creating .venv ...", flush=True)
+        sh(sys.executable, "-m", "venv", VENV)
+    inputs = [ROOT / "requirements.txt", ROOT / "client" / "pyproject.toml"]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in inputs)).hexdigest()
+    stamp = VENV / ".installed"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print("Installing requirements ...", flush=True)
+    sh(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    sh(PYTHON, "-m", "pip", "install", "--quiet", "-r", "requirements.txt")
+    sh(PYTHON, "-m", "pip", "install", "--quiet", "-e", "./client")
+    stamp.write_text(digest)
+
+
+def wait_for(url: str, deadline: float) -> None:
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"The server did not answer at {url}.") from None
+            time.sleep(0.2)
+
+
+def run() -> None:
+    ensure_venv()
+    sh(PYTHON, "manage.py", "migrate", "--verbosity", "0")
+    key = (
+        subprocess.run(
+            [PYTHON, "manage.py", "create_demo_user", DEMO_USER, DEMO_PASSWORD],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    server = subprocess.Popen([PYTHON, "manage.py", "runserver", ADDRESS, "--noreload"], cwd=ROOT)
+    try:
+        wait_for(f"http://{ADDRESS}/accounts/login/", time.monotonic() + 60)
+        env = {
+            **os.environ,
+            "SWEEPTRACKER_BASE_URL": f"http://{ADDRESS}",
+            "SWEEPTRACKER_API_KEY": key,
+            "SWEEPTRACKER_PROJECT": "demo",
+        }
+        sh(PYTHON, "examples/demo_runs.py", env=env)
+        print(f"\nSweepTracker is serving at http://{ADDRESS}/")
+        print(f"Log in as {DEMO_USER} / {DEMO_PASSWORD}. Ctrl-C stops the server.\n", flush=True)
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def test() -> None:
+    ensure_venv()
+    sh(BIN / "ruff", "check", ".")
+    sh(BIN / "ruff", "format", "--check", ".")
+    sh(PYTHON, "-m", "pytest", "--create-db", *sys.argv[2:])
+
+
+if __name__ == "__main__":
+    commands = {"run": run, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        raise SystemExit(__doc__)
+    try:
+        commands[sys.argv[1]]()
+    except subprocess.CalledProcessError as error:
+        raise SystemExit(error.returncode) from None
