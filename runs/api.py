@@ -26,6 +26,7 @@ from runs.serializers import (
     PointSerializer,
     RunSerializer,
 )
+from runs.signals import stop_requested
 from sweeptracker.errors import Conflict
 
 READ_ACTIONS = {"list", "retrieve", "history"}
@@ -95,7 +96,9 @@ class RunViewSet(viewsets.ModelViewSet):
         """Tell the server the run is alive; the answer says whether it should stop."""
         run = self.get_object()
         run.touch_heartbeat()
-        return Response({"state": run.state, "should_stop": not run.is_running})
+        answers = stop_requested.send(sender=Run, run=run)
+        should_stop = not run.is_running or any(answer is True for _, answer in answers)
+        return Response({"state": run.state, "should_stop": should_stop})
 
     @extend_schema(request=FinishSerializer, responses=RunSerializer)
     @action(detail=True, methods=["post"])

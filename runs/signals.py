@@ -12,3 +12,5 @@ from django.dispatch import Signal
 points_logged = Signal()
 # Sent with run= after a run reached a final state.
 run_finished = Signal()
+# Sent with run= on a heartbeat; a receiver answers True to ask that the run stop.
+stop_requested = Signal()

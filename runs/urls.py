@@ -1,4 +1,11 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from runs import views
+
 app_name = "runs"
-urlpatterns: list = []
+urlpatterns = [
+    path("p/<slug:slug>/", views.project_runs, name="project"),
+    path("p/<slug:slug>/runs/<int:run_id>/", views.run_detail, name="detail"),
+]

@@ -5,3 +5,7 @@ from django.apps import AppConfig
 
 class SweepsConfig(AppConfig):
     name = "sweeps"
+
+    def ready(self) -> None:
+        # Connect the receivers that record trial results and stop runs early.
+        from sweeps import early_stop, results  # noqa: F401

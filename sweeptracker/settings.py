@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -106,7 +107,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests run against a file too, so that server threads and agent
     # processes share one database as they do in real use.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_db.sqlite3")}
+    # One file per test process, so that two suites can run side by side.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"sweeptracker-test-{os.getpid()}.sqlite3")
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -142,6 +146,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("MAX_REQUEST_BYTES", 5 * 1024 * 1024)
 MAX_POINTS_PER_BATCH = envint("MAX_POINTS_PER_BATCH", 50_000)
 # Seconds without a heartbeat after which a running run counts as crashed.
 HEARTBEAT_TIMEOUT = envint("HEARTBEAT_TIMEOUT", 300)
+# Bayes sweeps use a Gaussian process until this many trials are complete, then TPE.
+GP_MAX_TRIALS = envint("GP_MAX_TRIALS", 100)
+# How often a grid point whose run failed is handed out again.
+GRID_RETRY_LIMIT = envint("GRID_RETRY_LIMIT", 2)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -8,11 +8,13 @@ from rest_framework.routers import DefaultRouter
 
 from projects.api import ApiKeyViewSet, ProjectViewSet
 from runs.api import RunViewSet
+from sweeps.api import SweepViewSet
 
 router = DefaultRouter()
 router.register("projects", ProjectViewSet, basename="project")
 router.register("runs", RunViewSet, basename="run")
 router.register("keys", ApiKeyViewSet, basename="apikey")
+router.register("sweeps", SweepViewSet, basename="sweep")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),

@@ -1,0 +1,61 @@
+"""The requests that carry a run's data, as plain dicts: the sender queues them, the
+spool file stores them one a line, and `sweeptracker sync` replays them.
+
+    {"rows": [{"step", "time", "values"}], "summary": {...}}  -> POST runs/{id}/log/
+    {"patch": {"config": {...}} or {"summary": {...}}}        -> PATCH runs/{id}/
+    {"finish": {"exit_code": n}}                              -> POST runs/{id}/finish/
+
+Everything in an op is already in wire form (non-finite numbers as strings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sweeptracker_client.api import Api
+
+Op = dict[str, Any]
+
+
+@dataclass
+class Delivered:
+    """What the server answered to an op."""
+
+    stored: int = 0
+    should_stop: bool | None = None
+
+
+def log_op(rows: list[dict[str, Any]], summary: dict[str, Any]) -> Op:
+    """Rows and summary updates for one log request."""
+    op: Op = {"rows": rows}
+    if summary:
+        op["summary"] = summary
+    return op
+
+
+def patch_op(fields: dict[str, Any]) -> Op:
+    """A change to the run's config or whole summary."""
+    return {"patch": fields}
+
+
+def finish_op(exit_code: int) -> Op:
+    """The end of the run."""
+    return {"finish": {"exit_code": exit_code}}
+
+
+def row_count(op: Op) -> int:
+    """How many metric rows the op carries."""
+    return len(op.get("rows", ()))
+
+
+def send(api: Api, run_id: int, op: Op, timeout: float | None = None) -> Delivered:
+    """Make the op's request; SweepTrackerError when it fails."""
+    if "finish" in op:
+        api.finish_run(run_id, int(op["finish"].get("exit_code", 0)), timeout=timeout)
+        return Delivered()
+    if "patch" in op:
+        api.update_run(run_id, op["patch"], timeout=timeout)
+        return Delivered()
+    answer = api.log(run_id, {k: op[k] for k in ("rows", "summary") if k in op}, timeout)
+    return Delivered(stored=answer.stored, should_stop=answer.should_stop)

@@ -1,0 +1,868 @@
+"""Reading and checking sweep configs: W&B Sweeps' schema plus our extensions.
+
+`parse_text` reads YAML or JSON; `normalize` turns the parsed config into a SweepConfig
+or raises ConfigError listing every problem with its path, for example
+`parameters.lr.max: must be greater than min (0.1)`. The rules follow wandb/sweeps
+(`config/schema.json`, `config/schema.py`, `params.py`, `grid_search.py`,
+`hyperband_stopping.py`); docs/sweep-config.md lists them and where we differ.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import yaml
+
+from sweeps import distributions
+
+# W&B's grid_search.py refuses every other kind, categorical_w_probabilities included.
+GRID_KINDS = ("constant", "categorical", "int_uniform", "q_uniform")
+METHODS = ("grid", "random", "bayes")
+GOALS = ("minimize", "maximize")
+IMPUTES = ("latest", "best", "worst")
+IMPUTES_WHILE_RUNNING = ("false", "latest", "best", "worst")
+SAMPLERS = ("auto", "tpe", "gp", "cmaes", "qmc", "random")
+DEFAULT_COMMAND = ("${env}", "${interpreter}", "${program}", "${args}")
+# W&B keys that concern its cloud (launch, controller, entity): accepted, listed, unused.
+IGNORED_KEYS = ("entity", "controller", "job", "image_uri", "apiVersion", "kind")
+TOP_KEYS = (
+    *("method", "metric", "parameters", "early_terminate", "run_cap", "command", "program"),
+    *("name", "description", "project", "optuna", "without_replacement"),
+)
+METRIC_KEYS = ("name", "goal", "target", "impute", "impute_while_running")
+OPTUNA_KEYS = ("sampler", "n_startup_trials", "seed", "options")
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+# Every suggestion enumerates the grid under the sweep lock; beyond this it gets slow.
+MAX_GRID_POINTS = 100_000
+
+# Required keys and optional keys with W&B's defaults (schema.json), per distribution.
+# q defaults to the float 1.0 there, so q_* results are floats unless q is an int.
+_SPEC: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
+    "constant": (("value",), {}),
+    "categorical": (("values",), {}),
+    "categorical_w_probabilities": (("values", "probabilities"), {}),
+    "int_uniform": (("min", "max"), {}),
+    "uniform": (("min", "max"), {}),
+    "q_uniform": (("min", "max"), {"q": 1.0}),
+    "log_uniform": (("min", "max"), {}),
+    "log_uniform_values": (("min", "max"), {}),
+    "q_log_uniform": (("min", "max"), {"q": 1.0}),
+    "q_log_uniform_values": (("min", "max"), {"q": 1.0}),
+    "inv_log_uniform": (("min", "max"), {}),
+    "inv_log_uniform_values": (("min", "max"), {}),
+    "normal": ((), {"mu": 0.0, "sigma": 1.0}),
+    "q_normal": ((), {"mu": 0.0, "sigma": 1.0, "q": 1.0}),
+    "log_normal": ((), {"mu": 0.0, "sigma": 1.0}),
+    "q_log_normal": ((), {"mu": 0.0, "sigma": 1.0, "q": 1.0}),
+    "beta": ((), {"a": 1.0, "b": 1.0}),
+    "q_beta": ((), {"a": 1.0, "b": 1.0, "q": 1.0}),
+}
+DISTRIBUTIONS = tuple(_SPEC)
+_VALUE_LOGS = ("log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values")
+# exp() of more than this is infinite: a log_uniform bound written as a value, not a log.
+_LOG_MAX = math.log(sys.float_info.max)
+
+# Options of each early_terminate type: (default or None, least value of an integer).
+# Optuna's SuccessiveHalvingPruner refuses a reduction_factor below 2.
+_EARLY: dict[str, dict[str, tuple[Any, int]]] = {
+    "hyperband": {"min_iter": (None, 1), "max_iter": (None, 1), "s": (None, 1)}
+    | {"eta": (3, 0), "strict": (True, 0)},
+    "median": {"n_startup_trials": (5, 0), "n_warmup_steps": (0, 0), "interval_steps": (1, 1)},
+    "successive_halving": {"min_resource": (1, 1), "reduction_factor": (3, 2)}
+    | {"min_early_stopping_rate": (0, 0)},
+}
+
+Problems = list[tuple[str, str]]
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; `problems` lists every fault as (path, message)."""
+
+    def __init__(self, problems: Problems) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(f"{p}: {m}" if p else m for p, m in self.problems))
+
+
+@dataclass(frozen=True)
+class Param:
+    """One leaf parameter after inference, with its distribution's defaults filled in."""
+
+    path: tuple[str, ...]
+    distribution: str
+    value: Any = None
+    values: tuple[Any, ...] | None = None
+    probabilities: tuple[float, ...] | None = None
+    min: float | int | None = None
+    max: float | int | None = None
+    q: float | int | None = None
+    mu: float | None = None
+    sigma: float | None = None
+    a: float | None = None
+    b: float | None = None
+
+    @property
+    def name(self) -> str:
+        """The flat key of the parameter; '/' cannot occur in a parameter name."""
+        return "/".join(self.path)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    goal: str
+    target: float | None = None
+
+
+@dataclass(frozen=True)
+class EarlyTerminate:
+    type: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A validated sweep config in normal form."""
+
+    method: str
+    metrics: tuple[Metric, ...]
+    impute: str
+    impute_while_running: str
+    parameters: tuple[Param, ...]
+    early_terminate: EarlyTerminate | None
+    run_cap: int | None
+    command: tuple[str, ...]
+    program: str | None
+    name: str | None
+    description: str | None
+    project: str | None
+    optuna: dict[str, Any]
+    without_replacement: bool
+    ignored: tuple[str, ...]
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.metrics) > 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe normal form, for storage; `from_dict` reads it back."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["metrics"] = [vars(m).copy() for m in self.metrics]
+        data["parameters"] = [_param_to_dict(p) for p in self.parameters]
+        if self.early_terminate is not None:
+            data["early_terminate"] = vars(self.early_terminate).copy()
+        data["command"], data["ignored"] = list(self.command), list(self.ignored)
+        return json.loads(json.dumps(data))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SweepConfig:
+        """The SweepConfig that `to_dict` stored."""
+        early = data.get("early_terminate")
+        return cls(
+            **{k: data[k] for k in ("method", "impute", "impute_while_running", "run_cap")},
+            **{k: data[k] for k in ("program", "name", "description", "project")},
+            metrics=tuple(Metric(**m) for m in data["metrics"]),
+            parameters=tuple(_param_from_dict(p) for p in data["parameters"]),
+            early_terminate=EarlyTerminate(**early) if early else None,
+            command=tuple(data["command"]),
+            optuna=dict(data["optuna"]),
+            without_replacement=bool(data["without_replacement"]),
+            ignored=tuple(data["ignored"]),
+        )
+
+
+def _param_to_dict(param: Param) -> dict[str, Any]:
+    data: dict[str, Any] = {"path": list(param.path), "distribution": param.distribution}
+    for f in fields(param)[2:]:
+        value = getattr(param, f.name)
+        # A constant may well be null; every other unset setting is left out.
+        if value is not None or (f.name == "value" and param.distribution == "constant"):
+            data[f.name] = list(value) if isinstance(value, tuple) else value
+    return data
+
+
+def _param_from_dict(data: dict[str, Any]) -> Param:
+    settings = dict(data)
+    for key in ("path", "values", "probabilities"):
+        if settings.get(key) is not None:
+            settings[key] = tuple(settings[key])
+    return Param(**settings)
+
+
+def parse_text(text: str) -> object:
+    """The config in `text`, read as JSON or else as YAML; ConfigError on bad syntax."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        json_error = error
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        # A text that starts like JSON was meant as JSON: its error is the useful one.
+        if text.lstrip().startswith("{"):
+            where, what = f"line {json_error.lineno}, column {json_error.colno}", json_error.msg
+            raise ConfigError([("", f"{where}: {what}")]) from None
+        raise ConfigError([("", _yaml_error(error))]) from None
+
+
+def _yaml_error(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    what = getattr(error, "problem", None) or str(error)
+    if mark is None:
+        return f"YAML syntax: {what}"
+    return f"line {mark.line + 1}, column {mark.column + 1}: {what}"
+
+
+def hyperband_bands(options: dict[str, Any], count: int = 100) -> list[int]:
+    """Hyperband's bands as W&B's hyperband_stopping.py computes them.
+
+    With max_iter: max_iter divided by eta, s times, stopping below 1, ascending.
+    With min_iter: min_iter times eta to the k, for `count` bands (W&B takes 100).
+    """
+    eta = options.get("eta", 3)
+    bands: list[int] = []
+    if options.get("max_iter") is not None:
+        band = options["max_iter"]
+        for _ in range(options["s"]):
+            band /= eta
+            if band < 1:
+                break
+            bands.append(int(band))
+        return sorted(bands)
+    band = options["min_iter"]
+    for _ in range(count):
+        bands.append(int(band))
+        band *= eta
+    return bands
+
+
+def normalize(raw: object) -> SweepConfig:
+    """Validate a parsed config and return its normal form.
+
+    Raises ConfigError listing every problem found, each as (path, message).
+    """
+    if not isinstance(raw, dict):
+        what = _describe(raw)
+        raise ConfigError(
+            [("", f"the config must be a mapping with method and parameters, not {what}")]
+        )
+    problems: Problems = []
+    ignored = _top_keys(raw, problems)
+    metrics, impute, impute_while_running = _metrics(raw, problems)
+    config = SweepConfig(
+        method=_method(raw, problems),
+        metrics=metrics,
+        impute=impute,
+        impute_while_running=impute_while_running,
+        parameters=tuple(_top_parameters(raw, problems)),
+        early_terminate=_early_terminate(raw, problems),
+        run_cap=_run_cap(raw, problems),
+        command=_command(raw, problems),
+        program=_text(raw, "program", problems),
+        name=_text(raw, "name", problems),
+        description=_text(raw, "description", problems),
+        project=_text(raw, "project", problems),
+        optuna=_optuna(raw, problems),
+        without_replacement=_flag(raw, "without_replacement", problems),
+        ignored=ignored,
+    )
+    _check_rules(config, problems)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+# -- small readers -------------------------------------------------------------------------
+
+
+def _at(path: str, key: object) -> str:
+    """`path` extended by a list index (an int) or a mapping key (anything else)."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)
+
+
+def _unknown_keys(
+    raw: dict[Any, Any], allowed: tuple[str, ...], path: str, problems: Problems
+) -> None:
+    for key in raw:
+        if key not in allowed:
+            problems.append(
+                (_at(path, str(key)), f"unknown key; allowed here: {', '.join(allowed)}")
+            )
+
+
+def _number(raw: object, path: str, problems: Problems, integer: bool = False) -> Any:
+    """`raw` as a finite int or float, or None after recording why it is not one."""
+    wanted = "an integer" if integer else "a number"
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, float) and math.isfinite(raw) and not integer:
+        return raw
+    if isinstance(raw, str) and _finite_float(raw) is not None:
+        # PyYAML follows YAML 1.1: 1e-5 (no dot, no exponent sign) is a string.
+        message = f"YAML read {raw} as a string, not a number; write it as {_yaml_number(raw)}"
+    elif isinstance(raw, float) and math.isfinite(raw):
+        message = f"must be an integer, not {raw!r}"
+    else:
+        message = f"must be {wanted}, not {_describe(raw)}"
+    problems.append((path, message))
+    return None
+
+
+def _finite_float(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _yaml_number(text: str) -> str:
+    """How to write the number in `text` so that PyYAML reads a number: floats need a dot
+    in the mantissa and a sign on the exponent."""
+    text = text.strip().lower()
+    if re.fullmatch(r"[-+]?[0-9]+", text):
+        return str(int(text))
+    mantissa, _, exponent = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    if exponent and exponent[0] not in "+-":
+        exponent = "+" + exponent
+    return f"{mantissa}e{exponent}" if exponent else mantissa
+
+
+def _at_least(raw: object, floor: float, path: str, problems: Problems, integer: bool) -> Any:
+    value = _number(raw, path, problems, integer)
+    if value is not None and value < floor:
+        problems.append((path, f"must be {floor} or more, not {value}"))
+        return None
+    return value
+
+
+def _positive(raw: object, path: str, problems: Problems) -> Any:
+    value = _number(raw, path, problems)
+    if value is not None and value <= 0:
+        problems.append((path, f"must be greater than 0, not {value}"))
+        return None
+    return value
+
+
+def _choice(raw: object, options: tuple[str, ...], path: str, problems: Problems) -> str:
+    if isinstance(raw, str) and raw in options:
+        return raw
+    problems.append((path, f"must be one of {', '.join(options)}, not {_describe(raw)}"))
+    return options[0]
+
+
+def _unplain(value: object) -> str | None:
+    """What part of `value` cannot be stored as JSON, or None when all of it can."""
+    if value is None or isinstance(value, bool | int | str):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else repr(value)
+    if isinstance(value, list | tuple):
+        return next((bad for item in value if (bad := _unplain(item))), None)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"the mapping key {key!r}"
+            if bad := _unplain(item):
+                return bad
+        return None
+    return f"the {type(value).__name__} {value}"
+
+
+def _plain(value: Any, path: str, problems: Problems) -> Any:
+    """A JSON-shaped copy of `value` (tuples become lists), so that storage keeps it as is."""
+    bad = _unplain(value)
+    if bad is not None:
+        problems.append((path, f"{bad} cannot be stored as JSON; quote it or use plain data"))
+        return None
+    return json.loads(json.dumps(value))
+
+
+# -- top level -----------------------------------------------------------------------------
+
+
+def _top_keys(raw: dict[Any, Any], problems: Problems) -> tuple[str, ...]:
+    ignored = []
+    for key in raw:
+        if key in IGNORED_KEYS:
+            ignored.append(key)
+        elif key not in TOP_KEYS:
+            allowed = ", ".join(TOP_KEYS + IGNORED_KEYS)
+            problems.append((str(key), f"unknown key; allowed at the top level: {allowed}"))
+    return tuple(ignored)
+
+
+def _method(raw: dict[str, Any], problems: Problems) -> str:
+    if "method" not in raw:
+        problems.append(("method", f"is required: one of {', '.join(METHODS)}"))
+        return ""
+    method = raw["method"]
+    if isinstance(method, str) and method in METHODS:
+        return method
+    message = f"unknown method {method!r}; known: {', '.join(METHODS)}"
+    if method == "custom":
+        message += " (W&B's custom method drives an external scheduler, which we do not run)"
+    problems.append(("method", message))
+    return ""
+
+
+def _run_cap(raw: dict[str, Any], problems: Problems) -> int | None:
+    if raw.get("run_cap") is None:
+        return None
+    return _at_least(raw["run_cap"], 1, "run_cap", problems, integer=True)
+
+
+def _command(raw: dict[str, Any], problems: Problems) -> tuple[str, ...]:
+    command = raw.get("command")
+    if command is None:
+        return DEFAULT_COMMAND
+    if not isinstance(command, list) or not command:
+        problems.append(("command", "must be a non-empty list of strings, e.g. [${env}, ...]"))
+        return ()
+    for i, item in enumerate(command):
+        if not isinstance(item, str):
+            problems.append((_at("command", i), f"must be a string, not {_describe(item)}"))
+    return tuple(str(item) for item in command)
+
+
+def _text(raw: dict[str, Any], key: str, problems: Problems) -> str | None:
+    value = raw.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    problems.append((key, f"must be a string, not {_describe(value)}; quote it"))
+    return None
+
+
+def _flag(raw: dict[str, Any], key: str, problems: Problems) -> bool:
+    value = raw.get(key, False)
+    if isinstance(value, bool):
+        return value
+    problems.append((key, f"must be true or false, not {_describe(value)}"))
+    return False
+
+
+# -- metric --------------------------------------------------------------------------------
+
+
+def _metrics(raw: dict[str, Any], problems: Problems) -> tuple[tuple[Metric, ...], str, str]:
+    """The metrics, impute and impute_while_running (W&B's defaults: worst, false)."""
+    if "metric" not in raw:
+        return (), "worst", "false"
+    metric = raw["metric"]
+    if isinstance(metric, list):
+        return _metric_list(metric, problems), "worst", "false"
+    if not isinstance(metric, dict):
+        problems.append(("metric", "must be a mapping with name and goal, or a list of them"))
+        return (), "worst", "false"
+    _unknown_keys(metric, METRIC_KEYS, "metric", problems)
+    target = None
+    if metric.get("target") is not None:
+        target = _number(metric["target"], "metric.target", problems)
+    impute = _choice(metric.get("impute", "worst"), IMPUTES, "metric.impute", problems)
+    # YAML reads `impute_while_running: false` as a boolean; W&B's enum spells it "false".
+    while_running = metric.get("impute_while_running", "false")
+    while_running = "false" if while_running is False else while_running
+    path = "metric.impute_while_running"
+    while_running = _choice(while_running, IMPUTES_WHILE_RUNNING, path, problems)
+    one = Metric(
+        _metric_name(metric, "metric", problems), _goal(metric, "metric", problems), target
+    )
+    return (one,), impute, while_running
+
+
+def _metric_name(metric: dict[str, Any], path: str, problems: Problems) -> str:
+    name = metric.get("name")
+    if isinstance(name, str) and name:
+        return name
+    what = "is required" if name is None else f"must be a non-empty string, not {_describe(name)}"
+    problems.append((_at(path, "name"), what))
+    return ""
+
+
+def _goal(metric: dict[str, Any], path: str, problems: Problems) -> str:
+    return _choice(metric.get("goal", "minimize"), GOALS, _at(path, "goal"), problems)
+
+
+def _metric_list(items: list[Any], problems: Problems) -> tuple[Metric, ...]:
+    """Our multi-objective form: a list of {name, goal}; no target, one impute for all."""
+    if not items:
+        problems.append(("metric", "must list at least one metric"))
+    metrics, seen = [], set()
+    for i, item in enumerate(items):
+        path = _at("metric", i)
+        if not isinstance(item, dict):
+            problems.append((path, "must be a mapping with name and goal"))
+            continue
+        if "target" in item:
+            problems.append((_at(path, "target"), "needs a single metric, not a list"))
+        _unknown_keys(
+            {k: v for k, v in item.items() if k != "target"}, ("name", "goal"), path, problems
+        )
+        name = _metric_name(item, path, problems)
+        if name and name in seen:
+            problems.append((_at(path, "name"), f"{name!r} is listed twice"))
+        seen.add(name)
+        metrics.append(Metric(name, _goal(item, path, problems)))
+    return tuple(metrics)
+
+
+# -- parameters ----------------------------------------------------------------------------
+
+
+def _top_parameters(raw: dict[str, Any], problems: Problems) -> list[Param]:
+    if "parameters" not in raw:
+        problems.append(("parameters", "is required: a mapping of parameter names to settings"))
+        return []
+    return _parameters(raw["parameters"], (), "parameters", problems)
+
+
+def _parameters(raw: object, prefix: tuple[str, ...], path: str, problems: Problems) -> list[Param]:
+    if not isinstance(raw, dict) or not raw:
+        message = "must be a mapping of parameter names to their settings, with at least one"
+        problems.append((path, message))
+        return []
+    params: list[Param] = []
+    for name, spec in raw.items():
+        where = _at(path, str(name))
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            message = f"{name!r} is not a valid parameter name; names match {NAME_PATTERN.pattern}"
+            problems.append((where, message))
+            continue
+        params.extend(_parameter((*prefix, name), spec, where, problems))
+    return params
+
+
+def _parameter(key: tuple[str, ...], raw: object, path: str, problems: Problems) -> list[Param]:
+    if not isinstance(raw, dict):
+        message = "must be a mapping with value, values, min and max, distribution or parameters"
+        problems.append((path, message))
+        return []
+    if "parameters" in raw:
+        for extra in raw:
+            if extra != "parameters":
+                message = "cannot sit beside parameters: a group of parameters holds nothing else"
+                problems.append((_at(path, str(extra)), message))
+        return _parameters(raw["parameters"], key, _at(path, "parameters"), problems)
+    kind = _distribution(raw, path, problems)
+    if kind is None:
+        return []
+    before = len(problems)
+    settings = _settings(kind, raw, path, problems)
+    if len(problems) > before:
+        return []
+    return [Param(path=key, distribution=kind, **settings)]
+
+
+def _distribution(raw: dict[Any, Any], path: str, problems: Problems) -> str | None:
+    """The distribution named in `raw`, or inferred from its keys as W&B does."""
+    if "value" in raw and "values" in raw:
+        message = "has both value and values; use value for a constant or values for a choice"
+        problems.append((path, message))
+        return None
+    if "distribution" in raw:
+        kind = raw["distribution"]
+        if isinstance(kind, str) and kind in DISTRIBUTIONS:
+            return kind
+        message = f"unknown distribution {kind!r}; known: {', '.join(DISTRIBUTIONS)}"
+        problems.append((_at(path, "distribution"), message))
+        return None
+    if "values" in raw:
+        return "categorical_w_probabilities" if "probabilities" in raw else "categorical"
+    if "value" in raw:
+        return "constant"
+    if "min" in raw and "max" in raw:
+        # W&B's schema: int_uniform only when both bounds are ints; any float makes it uniform.
+        bounds = (raw["min"], raw["max"])
+        ints = all(isinstance(b, int) and not isinstance(b, bool) for b in bounds)
+        return "int_uniform" if ints else "uniform"
+    keys = ", ".join(map(str, raw)) or "none"
+    message = (
+        "cannot tell the distribution: give value, values, min and max, a distribution "
+        f"or parameters (keys given: {keys})"
+    )
+    problems.append((path, message))
+    return None
+
+
+def _settings(kind: str, raw: dict[Any, Any], path: str, problems: Problems) -> dict[str, Any]:
+    """The Param fields of a `kind` parameter, its defaults filled in; problems recorded."""
+    required, defaults = _SPEC[kind]
+    allowed = ("distribution", *required, *defaults)
+    for key in raw:
+        if key not in allowed:
+            message = f"unknown key for a {kind} parameter; allowed: {', '.join(allowed)}"
+            problems.append((_at(path, str(key)), message))
+    for key in required:
+        if key not in raw:
+            problems.append((_at(path, key), f"is required for a {kind} parameter"))
+    if any(key not in raw for key in required):
+        return {}
+    settings: dict[str, Any] = {}
+    if "value" in required:
+        settings["value"] = _plain(raw["value"], _at(path, "value"), problems)
+    if "values" in required:
+        settings |= _choices(raw, path, problems)
+    if "min" in required:
+        settings |= _bounds(kind, raw, path, problems)
+    for key, default in defaults.items():
+        settings[key] = _shape(key, raw.get(key, default), _at(path, key), problems)
+    return settings
+
+
+def _choices(raw: dict[Any, Any], path: str, problems: Problems) -> dict[str, Any]:
+    values = raw["values"]
+    where = _at(path, "values")
+    if not isinstance(values, list | tuple):
+        problems.append((where, f"must be a list, not {_describe(values)}"))
+        return {}
+    if not values:
+        problems.append((where, "must not be empty: list at least one value"))
+        return {}
+    settings = {"values": tuple(_plain(v, _at(where, i), problems) for i, v in enumerate(values))}
+    if "probabilities" in raw:
+        settings["probabilities"] = _probabilities(
+            raw["probabilities"], len(values), path, problems
+        )
+    return settings
+
+
+def _probabilities(
+    raw: object, count: int, path: str, problems: Problems
+) -> tuple[float, ...] | None:
+    where = _at(path, "probabilities")
+    if not isinstance(raw, list | tuple):
+        problems.append((where, f"must be a list of numbers, not {_describe(raw)}"))
+        return None
+    numbers = [_at_least(p, 0, _at(where, i), problems, False) for i, p in enumerate(raw)]
+    if any(p is None for p in numbers):
+        return None
+    if len(numbers) != count:
+        message = f"has {len(numbers)} numbers for {count} values: give one per value"
+        problems.append((where, message))
+    elif not np.isclose(sum(numbers), 1.0):
+        problems.append((where, f"must sum to 1, not {sum(numbers):g}"))
+    return tuple(float(p) for p in numbers)
+
+
+def _bounds(kind: str, raw: dict[Any, Any], path: str, problems: Problems) -> dict[str, Any]:
+    integer = kind == "int_uniform"
+    low = _number(raw["min"], _at(path, "min"), problems, integer)
+    high = _number(raw["max"], _at(path, "max"), problems, integer)
+    if low is None or high is None:
+        return {}
+    if low >= high:
+        problems.append((_at(path, "max"), f"must be greater than min ({low})"))
+    if kind in _VALUE_LOGS and low <= 0:
+        message = f"must be greater than 0: {kind} bounds are the values themselves, on a log scale"
+        problems.append((_at(path, "min"), message))
+    if kind in ("log_uniform", "q_log_uniform") and high > _LOG_MAX:
+        message = (
+            f"exp({high}) overflows: {kind} bounds are natural logs; "
+            f"for bounds that are values use {kind}_values"
+        )
+        problems.append((_at(path, "max"), message))
+    if kind == "inv_log_uniform" and -low > _LOG_MAX:
+        message = f"exp({-low}) overflows: inv_log_uniform samples exp(-x) for x in [min, max]"
+        problems.append((_at(path, "min"), message))
+    return {"min": low, "max": high}
+
+
+def _shape(key: str, raw: object, path: str, problems: Problems) -> Any:
+    """q, mu, sigma, a or b, checked; q keeps its type because an int q gives int results."""
+    if key == "mu":
+        value = _number(raw, path, problems)
+        return None if value is None else float(value)
+    # W&B's schema lets sigma, a and b be 0, but sampling then gives NaN: refuse 0 too.
+    value = _positive(raw, path, problems)
+    if value is None or key == "q":
+        return value
+    return float(value)
+
+
+# -- early termination ---------------------------------------------------------------------
+
+
+def _early_terminate(raw: dict[str, Any], problems: Problems) -> EarlyTerminate | None:
+    spec = raw.get("early_terminate")
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        problems.append(("early_terminate", "must be a mapping with a type"))
+        return None
+    kind = spec.get("type")
+    if not isinstance(kind, str) or kind not in _EARLY:
+        known = ", ".join(_EARLY)
+        problems.append(("early_terminate.type", f"must be one of {known}, not {_describe(kind)}"))
+        return None
+    _unknown_keys(spec, ("type", *_EARLY[kind]), "early_terminate", problems)
+    options: dict[str, Any] = {}
+    for key, (default, floor) in _EARLY[kind].items():
+        if key in spec:
+            options[key] = _option(key, spec[key], floor, problems)
+        elif default is not None:
+            options[key] = default
+    if kind == "hyperband":
+        _check_hyperband(options, problems)
+    return EarlyTerminate(kind, options)
+
+
+def _option(key: str, raw: object, floor: int, problems: Problems) -> Any:
+    path = _at("early_terminate", key)
+    if key == "strict":
+        if isinstance(raw, bool):
+            return raw
+        problems.append((path, f"must be true or false, not {_describe(raw)}"))
+        return None
+    if key == "eta":
+        value = _number(raw, path, problems)
+        if value is not None and value <= 1:
+            problems.append((path, f"must be greater than 1, not {value}"))
+            return None
+        return value
+    return _at_least(raw, floor, path, problems, integer=True)
+
+
+def _check_hyperband(options: dict[str, Any], problems: Problems) -> None:
+    if "max_iter" in options and "s" not in options:
+        message = "is required with max_iter: the number of bands below max_iter"
+        problems.append(("early_terminate.s", message))
+        return
+    if "max_iter" not in options and "min_iter" not in options:
+        message = "hyperband needs min_iter, or max_iter and s"
+        problems.append(("early_terminate", message))
+        return
+    if any(v is None for v in options.values()):
+        return
+    if not hyperband_bands(options):
+        message = (
+            f"max_iter ({options['max_iter']}) / eta ({options['eta']}) is below 1, "
+            "which leaves no band; raise max_iter or lower eta"
+        )
+        problems.append(("early_terminate.max_iter", message))
+
+
+# -- our extensions ------------------------------------------------------------------------
+
+
+def _optuna(raw: dict[str, Any], problems: Problems) -> dict[str, Any]:
+    spec = raw.get("optuna")
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        problems.append(
+            ("optuna", "must be a mapping with sampler, n_startup_trials, seed, options")
+        )
+        return {}
+    _unknown_keys(spec, OPTUNA_KEYS, "optuna", problems)
+    result: dict[str, Any] = {
+        "sampler": _choice(spec.get("sampler", "auto"), SAMPLERS, "optuna.sampler", problems)
+    }
+    if "n_startup_trials" in spec:
+        path = "optuna.n_startup_trials"
+        result["n_startup_trials"] = _at_least(spec["n_startup_trials"], 0, path, problems, True)
+    if "seed" in spec:
+        # NumPy and Optuna take seeds in [0, 2**32).
+        seed = _at_least(spec["seed"], 0, "optuna.seed", problems, integer=True)
+        if seed is not None and seed >= 2**32:
+            problems.append(("optuna.seed", "must be below 2**32"))
+        result["seed"] = seed
+    options = spec.get("options", {})
+    if not isinstance(options, dict):
+        problems.append(("optuna.options", "must be a mapping of sampler arguments"))
+        options = {}
+    result["options"] = _plain(options, "optuna.options", problems) or {}
+    return result
+
+
+# -- rules that span sections --------------------------------------------------------------
+
+
+def _param_path(param: Param) -> str:
+    return "parameters." + ".parameters.".join(param.path)
+
+
+def _check_rules(config: SweepConfig, problems: Problems) -> None:
+    if config.method == "grid":
+        _check_grid(config, problems)
+    if config.method == "bayes":
+        _check_bayes(config, problems)
+    if config.optuna and config.method != "bayes":
+        problems.append(("optuna", "only applies to method bayes"))
+    if config.without_replacement:
+        _check_without_replacement(config, problems)
+    if config.early_terminate is not None and not config.metrics:
+        message = "needs a metric to compare runs by; add metric: {name: ..., goal: ...}"
+        problems.append(("early_terminate", message))
+    if config.early_terminate is not None and config.multi_objective:
+        message = "needs a single metric; early termination cannot rank runs on several"
+        problems.append(("early_terminate", message))
+
+
+def _check_grid(config: SweepConfig, problems: Problems) -> None:
+    kinds = "constant (value), categorical (values), int_uniform and q_uniform"
+    wrong = [p for p in config.parameters if p.distribution not in GRID_KINDS]
+    for param in wrong:
+        if param.distribution == "categorical_w_probabilities":
+            message = "grid search tries every value: remove probabilities"
+        else:
+            message = f"grid search cannot enumerate {param.distribution}; grid accepts {kinds}"
+        problems.append((_param_path(param), message))
+    if not wrong:
+        _check_size(config, "grid", problems)
+
+
+def _check_size(config: SweepConfig, where: str, problems: Problems) -> None:
+    size = distributions.space_size(list(config.parameters))
+    if size is not None and size > MAX_GRID_POINTS:
+        message = f"has {size} points, more than the {MAX_GRID_POINTS} a {where} may enumerate"
+        problems.append(("parameters", message))
+
+
+def _check_bayes(config: SweepConfig, problems: Problems) -> None:
+    if not config.metrics:
+        message = "bayes needs a metric to model; add metric: {name: ..., goal: ...}"
+        problems.append(("metric", message))
+    if config.parameters and all(p.distribution == "constant" for p in config.parameters):
+        problems.append(("parameters", "bayes needs at least one parameter that varies"))
+    if config.optuna.get("sampler") == "cmaes" and config.multi_objective:
+        message = "cmaes optimizes a single metric; use tpe, gp, qmc or random"
+        problems.append(("optuna.sampler", message))
+
+
+def _check_without_replacement(config: SweepConfig, problems: Problems) -> None:
+    if config.method != "random":
+        message = "only applies to method random (grid never repeats a point anyway)"
+        problems.append(("without_replacement", message))
+        return
+    continuous = [p for p in config.parameters if not distributions.is_discrete(p)]
+    for param in continuous:
+        message = (
+            f"needs every parameter discrete, but {_param_path(param)} is {param.distribution}; "
+            "use values, int_uniform or a q_ distribution with bounds"
+        )
+        problems.append(("without_replacement", message))
+    if not continuous:
+        _check_size(config, "random search without replacement", problems)

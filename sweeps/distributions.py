@@ -1,0 +1,320 @@
+"""Sampling and enumerating sweep parameters exactly as W&B Sweeps does.
+
+Random samples follow wandb/sweeps `params.py` (`HyperParameter.ppf`), drawn from a
+numpy Generator instead of Python's `random`:
+
+- int_uniform: an int in [min, max]; categorical: a value chosen uniformly, or by
+  `probabilities` (the first value whose cumulative probability exceeds u).
+- uniform: min + u·(max - min); log_uniform: exp(uniform(min, max)), the bounds being
+  natural logs; log_uniform_values: exp(uniform(log min, log max));
+  inv_log_uniform: exp(-uniform(min, max)); inv_log_uniform_values:
+  exp(-uniform(-log max, -log min)), which lies in [min, max].
+- normal(mu, sigma), log_normal: exp(normal(mu, sigma)), beta(a, b) on [0, 1].
+- q_X: round(X / q) · q, rounding half to even (numpy); an int q gives an int, a
+  float q (W&B's default is 1.0) a float.
+
+Grids follow `grid_search.py`: int_uniform is range(min, max + 1) and q_uniform is
+numpy.arange(min, max, q), which leaves out max. Points are keyed by `Param.name`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sweeps.config import Param
+
+CATEGORICAL = ("categorical", "categorical_w_probabilities")
+# Kinds with finitely many values: grid-eligible ones, plus quantized ones with bounds.
+DISCRETE = (
+    "constant",
+    *CATEGORICAL,
+    "int_uniform",
+    "q_uniform",
+    "q_log_uniform",
+    "q_log_uniform_values",
+    "q_beta",
+)
+# How far a value given from outside may stray from a bound or a multiple of q.
+_TOLERANCE = 1e-9
+
+
+def sample(param: Param, rng: np.random.Generator) -> Any:
+    """One random value of `param`, as W&B's random search draws it."""
+    kind = param.distribution
+    if kind == "constant":
+        return _copy(param.value)
+    if kind in CATEGORICAL:
+        return _copy(_values(param)[_index(param, rng)])
+    if kind == "int_uniform":
+        low, high = _bounds(param)
+        return int(rng.integers(low, high + 1))
+    raw = _draw(param, rng)
+    if kind.startswith("q_"):
+        return _quantize(raw, _step(param))
+    return float(raw)
+
+
+def sample_point(params: Sequence[Param], rng: np.random.Generator) -> dict[str, Any]:
+    """A random value of every parameter, keyed by `Param.name`, drawn in config order."""
+    return {param.name: sample(param, rng) for param in params}
+
+
+def _copy(value: Any) -> Any:
+    # Lists and dicts go out as fresh objects, so that no caller can change the config.
+    return json.loads(json.dumps(value)) if isinstance(value, list | dict) else value
+
+
+def _values(param: Param) -> tuple[Any, ...]:
+    return param.values or ()
+
+
+def _bounds(param: Param) -> tuple[Any, Any]:
+    if param.min is None or param.max is None:
+        raise ValueError(f"{param.name}: {param.distribution} needs min and max")
+    return param.min, param.max
+
+
+def _step(param: Param) -> float | int:
+    # W&B's schema default for q is the float 1.0.
+    return 1.0 if param.q is None else param.q
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else float(value)
+
+
+def _index(param: Param, rng: np.random.Generator) -> int:
+    if param.probabilities is None:
+        return int(rng.integers(len(_values(param))))
+    cdf = np.cumsum(param.probabilities)
+    index = int(np.searchsorted(cdf, rng.random(), side="right"))
+    if index < len(cdf):
+        return index
+    # The probabilities summed to a hair under 1 and u fell above; W&B would return the
+    # first value here, even one of probability 0. Take the last one that can occur.
+    return max(i for i, p in enumerate(param.probabilities) if p > 0)
+
+
+def _draw(param: Param, rng: np.random.Generator) -> float:
+    """The unquantized value of a continuous kind (q_X draws X)."""
+    kind = param.distribution.removeprefix("q_")
+    if kind == "normal":
+        return float(rng.normal(_or(param.mu, 0.0), _or(param.sigma, 1.0)))
+    if kind == "log_normal":
+        return float(rng.lognormal(_or(param.mu, 0.0), _or(param.sigma, 1.0)))
+    if kind == "beta":
+        return float(rng.beta(_or(param.a, 1.0), _or(param.b, 1.0)))
+    low, high = map(float, _bounds(param))
+    if kind == "uniform":
+        return float(rng.uniform(low, high))
+    if kind == "log_uniform":
+        return float(np.exp(rng.uniform(low, high)))
+    if kind == "log_uniform_values":
+        return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+    if kind == "inv_log_uniform":
+        return float(np.exp(-rng.uniform(low, high)))
+    if kind == "inv_log_uniform_values":
+        return float(np.exp(-rng.uniform(-np.log(high), -np.log(low))))
+    raise ValueError(f"{param.name}: unknown distribution {param.distribution}")
+
+
+def _quantize(raw: float, q: float | int) -> float | int:
+    # W&B: np.round(r / q) * q, cast with astype(int) when q is an int.
+    value = np.round(raw / q) * q
+    return int(value) if isinstance(q, int) else float(value)
+
+
+def _multiple(k: int, q: float | int) -> float | int:
+    """k·q computed as sampling computes it, so that equal values compare equal."""
+    return k * q if isinstance(q, int) else float(np.float64(k) * q)
+
+
+def is_discrete(param: Param) -> bool:
+    """Whether `param` takes finitely many values (what grids and without_replacement need)."""
+    return param.distribution in DISCRETE
+
+
+def discrete_values(param: Param) -> list[Any]:
+    """Every value of a discrete `param`, in a fixed order.
+
+    Values in config order (duplicates once; with probabilities, those above 0);
+    int_uniform min..max; q_uniform numpy.arange(min, max, q) as W&B's grid; the other
+    quantized kinds every reachable multiple of q, ascending.
+    """
+    kind = param.distribution
+    if kind == "constant":
+        return [param.value]
+    if kind in CATEGORICAL:
+        return _distinct(param)
+    if kind == "int_uniform":
+        low, high = _bounds(param)
+        return list(range(low, high + 1))
+    if kind == "q_uniform":
+        low, high = _bounds(param)
+        return list(np.arange(low, high, _step(param)).tolist())
+    if kind in DISCRETE:
+        first, last = _lattice(param)
+        return [_multiple(k, _step(param)) for k in range(int(first), int(last) + 1)]
+    raise ValueError(f"{param.name}: {kind} is continuous and has no list of values")
+
+
+def _distinct(param: Param) -> list[Any]:
+    weights = param.probabilities or (1.0,) * len(_values(param))
+    seen: set[str] = set()
+    result = []
+    for value, weight in zip(_values(param), weights, strict=True):
+        key = _key(value)
+        if weight > 0 and key not in seen:
+            seen.add(key)
+            result.append(value)
+    return result
+
+
+def _lattice(param: Param) -> tuple[float, float]:
+    """The least and greatest k of the k·q a quantized kind can give (maybe infinite)."""
+    kind, q = param.distribution, _step(param)
+    if kind == "q_normal":
+        return -math.inf, math.inf
+    if kind == "q_log_normal":
+        return 0.0, math.inf
+    if kind == "q_beta":
+        low, high = 0.0, 1.0
+    else:
+        low, high = _range(param.distribution.removeprefix("q_"), param)
+    return float(np.round(low / q)), float(np.round(high / q))
+
+
+def _range(kind: str, param: Param) -> tuple[float, float]:
+    """The least and greatest value of an unquantized kind, computed as sampling does."""
+    if kind == "normal":
+        return -math.inf, math.inf
+    if kind == "log_normal":
+        return 0.0, math.inf
+    if kind == "beta":
+        return 0.0, 1.0
+    low, high = map(float, _bounds(param))
+    if kind == "log_uniform":
+        return float(np.exp(low)), float(np.exp(high))
+    if kind in ("log_uniform_values", "inv_log_uniform_values"):
+        return float(np.exp(np.log(low))), float(np.exp(np.log(high)))
+    if kind == "inv_log_uniform":
+        return float(np.exp(-high)), float(np.exp(-low))
+    return low, high
+
+
+def in_support(param: Param, value: Any) -> bool:
+    """Whether `value` is one that `param` can take (by sampling, or on W&B's grid)."""
+    kind = param.distribution
+    if kind == "constant":
+        return _key(value) == _key(param.value)
+    if kind in CATEGORICAL:
+        return _key(value) in {_key(v) for v in _distinct(param)}
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return False
+    number = float(value)
+    if not math.isfinite(number):
+        return False
+    if kind == "int_uniform":
+        low, high = _bounds(param)
+        return number.is_integer() and low <= number <= high
+    if kind.startswith("q_"):
+        return _on_lattice(param, number) or (kind == "q_uniform" and _on_grid(param, number))
+    return _between(number, *_range(kind, param))
+
+
+def _between(number: float, low: float, high: float) -> bool:
+    return low - _TOLERANCE * abs(low) <= number <= high + _TOLERANCE * abs(high)
+
+
+def _on_lattice(param: Param, number: float) -> bool:
+    q = float(_step(param))
+    k = round(number / q)
+    low, high = _lattice(param)
+    return math.isclose(k * q, number, rel_tol=_TOLERANCE, abs_tol=_TOLERANCE * q) and (
+        low <= k <= high
+    )
+
+
+def _on_grid(param: Param, number: float) -> bool:
+    # numpy.arange(min, max, q) holds min + j·q for j below ceil((max - min) / q).
+    low, high = map(float, _bounds(param))
+    q = float(_step(param))
+    j = round((number - low) / q)
+    count = math.ceil((high - low) / q)
+    return 0 <= j < count and math.isclose(low + j * q, number, rel_tol=_TOLERANCE)
+
+
+def _count(param: Param) -> int | None:
+    kind = param.distribution
+    if not is_discrete(param):
+        return None
+    if kind == "int_uniform":
+        low, high = _bounds(param)
+        return int(high - low + 1)
+    if kind == "q_uniform":
+        low, high = _bounds(param)
+        return max(0, math.ceil((high - low) / _step(param)))
+    if kind in ("constant", *CATEGORICAL):
+        return len(discrete_values(param))
+    low, high = _lattice(param)
+    return int(high - low) + 1
+
+
+def space_size(params: Sequence[Param]) -> int | None:
+    """How many distinct points the parameters span; None when some are continuous."""
+    size = 1
+    for param in params:
+        count = _count(param)
+        if count is None:
+            return None
+        size *= count
+    return size
+
+
+def grid_points(params: Sequence[Param]) -> list[dict[str, Any]]:
+    """Every combination of the parameters' discrete values, keyed by `Param.name`.
+
+    The first parameter varies slowest and the last fastest, each through
+    `discrete_values`; constants appear in every point.
+    """
+    names = [param.name for param in params]
+    columns = [discrete_values(param) for param in params]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*columns)]
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """Nested dicts from flat `Param.name` keys: {"a/b": 1, "c": 2} -> {"a": {"b": 1}, "c": 2}."""
+    nested: dict[str, Any] = {}
+    # ids of the dicts made here: a dict that is a parameter's value is no group to fill.
+    groups = {id(nested)}
+    for key, value in flat.items():
+        *parents, leaf = key.split("/")
+        node = nested
+        for part in parents:
+            if part not in node:
+                node[part] = {}
+                groups.add(id(node[part]))
+            elif id(node[part]) not in groups:
+                raise ValueError(f"{key}: {part} is both a parameter and a group")
+            node = node[part]
+        if leaf in node:
+            raise ValueError(f"{key}: {leaf} is both a parameter and a group")
+        node[leaf] = value
+    return nested
+
+
+def point_key(point: dict[str, Any]) -> str:
+    """A canonical JSON text of a flat point, equal for equal points (lists, dicts too)."""
+    return _key(point)
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

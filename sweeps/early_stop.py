@@ -1,0 +1,134 @@
+"""Stopping bad runs early, decided as the metric arrives.
+
+hyperband follows W&B: bands at min_iter·etaᵏ, or max_iter divided by eta up to s
+times; the iteration is the count of logged values of the metric; at a band the
+cut is the value at index ⌊n/eta⌋ of the sorted values of the runs that reached
+it. median (Optuna's median rule) and successive_halving (Optuna's) are ours; for
+them the iteration is the logged step. A decision travels back to the run in the
+answer to its log batch, and its trial ends as pruned.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from django.db.models import Max, Min
+from django.dispatch import receiver
+
+from runs.ingest import Point
+from runs.models import MetricPoint, Run
+from runs.signals import points_logged, stop_requested
+from sweeps.config import hyperband_bands
+from sweeps.models import Trial, TrialState
+
+# NaN counts as the worst value; a finite stand-in, since JSON has no infinity.
+WORST = 1e300
+
+
+@receiver(points_logged, dispatch_uid="sweeps.early_stop")
+def _on_points_logged(sender: Any, run: Run, points: list[Point], **kwargs: Any) -> bool:
+    return should_stop(run, points)
+
+
+@receiver(stop_requested, dispatch_uid="sweeps.pruned")
+def _on_stop_requested(sender: Any, run: Run, **kwargs: Any) -> bool:
+    return Trial.objects.filter(run=run, state=TrialState.PRUNED).exists()
+
+
+def should_stop(run: Run, points: list[Point]) -> bool:
+    """Whether the run should stop now; prunes its trial when so."""
+    trial = Trial.objects.filter(run=run).select_related("sweep").first()
+    if trial is None or trial.state not in (TrialState.RUNNING, TrialState.PRUNED):
+        return False
+    if trial.state == TrialState.PRUNED:
+        return True
+    rule = trial.sweep.config.get("early_terminate")
+    metric = trial.sweep.metric[0] if trial.sweep.metric else None
+    steps = [p.step for p in points if metric and p.key == metric["name"]]
+    if not rule or not steps:
+        return False
+    sign = 1.0 if metric["goal"] == "minimize" else -1.0
+    decide = {"hyperband": _hyperband, "median": _median, "successive_halving": _halving}
+    stop = decide[rule["type"]](trial, metric["name"], sign, rule["options"], max(steps))
+    if stop:
+        Trial.objects.filter(pk=trial.pk, state=TrialState.RUNNING).update(
+            state=TrialState.PRUNED, checkpoints=trial.checkpoints
+        )
+    elif trial.checkpoints:
+        Trial.objects.filter(pk=trial.pk).update(checkpoints=trial.checkpoints)
+    return stop
+
+
+def _signed(values: list[float | None], sign: float) -> list[float]:
+    return [WORST if v is None else sign * v for v in values]
+
+
+def _hyperband(trial: Trial, metric: str, sign: float, options: dict[str, Any], step: int) -> bool:
+    points = MetricPoint.objects.filter(run_id=trial.run_id, key=metric)
+    count = points.count()
+    reached = [band for band in hyperband_bands(options) if band <= count]
+    if not reached:
+        return False
+    band = reached[-1]
+    key = f"band:{band}"
+    if key not in trial.checkpoints:
+        history = _signed(
+            list(points.order_by("step").values_list("value", flat=True)[:band]), sign
+        )
+        trial.checkpoints[key] = history[-1] if options.get("strict", True) else min(history)
+    return _cut(trial, key, options.get("eta", 3))
+
+
+def _cut(trial: Trial, key: str, eta: float) -> bool:
+    """Whether the trial's value at `key` is worse than the hyperband cut there."""
+    others = Trial.objects.filter(sweep_id=trial.sweep_id).exclude(pk=trial.pk)
+    values = [c[key] for c in others.values_list("checkpoints", flat=True) if key in c]
+    if not values:
+        return False  # a run alone at a band is never stopped
+    values = sorted([*values, trial.checkpoints[key]])
+    return trial.checkpoints[key] > values[int(len(values) / eta)]
+
+
+def _median(trial: Trial, metric: str, sign: float, options: dict[str, Any], step: int) -> bool:
+    warmup, interval = options.get("n_warmup_steps", 0), options.get("interval_steps", 1)
+    if step < warmup or (step - warmup) % interval:
+        return False
+    complete = Trial.objects.filter(sweep_id=trial.sweep_id, state=TrialState.COMPLETE)
+    if complete.count() < max(options.get("n_startup_trials", 5), 1):
+        return False
+    at_step = MetricPoint.objects.filter(
+        run_id__in=complete.values("run_id"), key=metric, step=step, value__isnull=False
+    ).values_list("value", flat=True)
+    if not at_step:
+        return False
+    median = statistics.median(sign * v for v in at_step)
+    mine = MetricPoint.objects.filter(run_id=trial.run_id, key=metric, step__lte=step)
+    best = mine.aggregate(best=Min("value") if sign > 0 else Max("value"))["best"]
+    return best is None or sign * best > median
+
+
+def _halving(trial: Trial, metric: str, sign: float, options: dict[str, Any], step: int) -> bool:
+    """Optuna's successive halving: at each rung keep the top 1/reduction_factor."""
+    factor = options.get("reduction_factor", 3)
+    rung = sum(1 for key in trial.checkpoints if key.startswith("rung:"))
+    while True:
+        rung_step = options.get("min_resource", 1) * factor ** (
+            options.get("min_early_stopping_rate", 0) + rung
+        )
+        if step < rung_step:
+            return False
+        value = (
+            MetricPoint.objects.filter(run_id=trial.run_id, key=metric, step=step)
+            .values_list("value", flat=True)
+            .first()
+        )
+        key = f"rung:{rung}"
+        trial.checkpoints[key] = _signed([value], sign)[0]
+        others = Trial.objects.filter(sweep_id=trial.sweep_id).exclude(pk=trial.pk)
+        values = [c[key] for c in others.values_list("checkpoints", flat=True) if key in c]
+        competing = sorted([*values, trial.checkpoints[key]])
+        index = max(len(competing) // factor - 1, 0)
+        if trial.checkpoints[key] > competing[index]:
+            return True
+        rung += 1

@@ -1,0 +1,102 @@
+"""Creating sweeps and moving them between states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from django.db import transaction
+from django.utils import timezone
+
+from projects.models import Project
+from runs.lifecycle import RunConflict, finish_run
+from runs.models import RunState
+from sweeps import config as sweep_config
+from sweeps.models import Sweep, SweepState, Trial, TrialState
+
+# Which states each action may start from, and where it leads.
+TRANSITIONS: dict[str, tuple[set[str], str]] = {
+    "start": ({SweepState.PENDING}, SweepState.RUNNING),
+    "pause": ({SweepState.PENDING, SweepState.RUNNING}, SweepState.PAUSED),
+    "resume": ({SweepState.PAUSED}, SweepState.RUNNING),
+    "finish": ({SweepState.PENDING, SweepState.RUNNING, SweepState.PAUSED}, SweepState.FINISHED),
+    "cancel": ({SweepState.PENDING, SweepState.RUNNING, SweepState.PAUSED}, SweepState.CANCELED),
+}
+
+
+class SweepConflict(Exception):
+    """The action is not legal in the sweep's current state."""
+
+    def __init__(self, sweep: Sweep, message: str) -> None:
+        super().__init__(message)
+        self.state = sweep.state
+
+
+def create_sweep(
+    project: Project,
+    config: str | dict[str, Any],
+    *,
+    name: str = "",
+    description: str = "",
+    seed: int | None = None,
+) -> Sweep:
+    """A new pending sweep; ConfigError lists every problem of a bad config."""
+    if isinstance(config, str):
+        text, raw = config, sweep_config.parse_text(config)
+    else:
+        text, raw = yaml.safe_dump(config, sort_keys=False), config
+    normalized = sweep_config.normalize(raw)
+    sweep = Sweep(
+        project=project,
+        name=name or normalized.name or "sweep",
+        description=description or normalized.description or "",
+        method=normalized.method,
+        metric=[{"name": m.name, "goal": m.goal, "target": m.target} for m in normalized.metrics],
+        config_text=text,
+        config=normalized.to_dict(),
+        run_cap=normalized.run_cap,
+    )
+    seed = normalized.optuna.get("seed") if seed is None else seed
+    if seed is not None:
+        sweep.seed = seed
+    sweep.save()
+    return sweep
+
+
+def transition(sweep: Sweep, action: str) -> Sweep:
+    """Apply a lifecycle action under the sweep's lock, or raise SweepConflict."""
+    allowed, target = TRANSITIONS[action]
+    with transaction.atomic():
+        locked = Sweep.objects.select_for_update().get(pk=sweep.pk)
+        if locked.state not in allowed:
+            legal = ", ".join(sorted(allowed))
+            raise SweepConflict(
+                locked, f"The sweep is {locked.state}; {action} needs it to be {legal}."
+            )
+        move_to(locked, target)
+    if action == "cancel":
+        kill_running_trials(locked)
+    return locked
+
+
+def move_to(sweep: Sweep, state: str) -> None:
+    """Set the state of a sweep whose row the caller has locked."""
+    now = timezone.now()
+    sweep.state = state
+    if state == SweepState.RUNNING and sweep.started_at is None:
+        sweep.started_at = now
+    if state in (SweepState.FINISHED, SweepState.FAILED, SweepState.CANCELED):
+        sweep.ended_at = now
+    sweep.save(update_fields=["state", "started_at", "ended_at", "updated_at"])
+
+
+def kill_running_trials(sweep: Sweep) -> None:
+    """Mark the runs of running trials killed; their trials fail through run_finished."""
+    running = Trial.objects.filter(sweep=sweep, state=TrialState.RUNNING).select_related("run")
+    for trial in running:
+        if trial.run is None:
+            continue
+        try:
+            finish_run(trial.run, state=RunState.KILLED)
+        except RunConflict:
+            continue

@@ -1,0 +1,172 @@
+"""What a finished run means for its trial and its sweep (W&B semantics).
+
+A trial's value is the run summary's value of the metric when the run ends: the
+last logged value unless the summary was set. A failed, crashed or killed run's
+trial is failed and does not count.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import receiver
+from django.utils import timezone
+
+from runs.lifecycle import RunConflict, finish_run
+from runs.models import Run, RunState
+from runs.signals import run_finished
+from runs.values import to_float
+from sweeps.lifecycle import move_to
+from sweeps.models import Sweep, SweepState, Trial, TrialState
+
+
+@receiver(run_finished, dispatch_uid="sweeps.record_run_end")
+def _on_run_finished(sender: Any, run: Run, **kwargs: Any) -> None:
+    record_run_end(run)
+
+
+def objective_of(sweep: Sweep, summary: dict[str, Any]) -> list[float] | None:
+    """The run's value for each metric of the sweep, or None when one is missing or not finite."""
+    values = []
+    for name in sweep.metric_names:
+        try:
+            value = to_float(summary.get(name))
+        except ValueError:
+            return None
+        if not math.isfinite(value):
+            return None
+        values.append(value)
+    return values or None
+
+
+def record_run_end(run: Run) -> Trial | None:
+    """Close the run's trial, keep the best current and end the sweep when it is done."""
+    trial_id = Trial.objects.filter(run=run).values_list("pk", flat=True).first()
+    if trial_id is None:
+        return None
+    with transaction.atomic():
+        trial = Trial.objects.select_related("sweep").get(pk=trial_id)
+        sweep = Sweep.objects.select_for_update().get(pk=trial.sweep_id)
+        trial.refresh_from_db()
+        if trial.state in (TrialState.COMPLETE, TrialState.FAILED):
+            return trial
+        # A pruned run was stopped on purpose: its last value still counts for the sampler.
+        counts = run.state == RunState.FINISHED or trial.state == TrialState.PRUNED
+        objective = objective_of(sweep, run.summary) if counts else None
+        if trial.state != TrialState.PRUNED:
+            trial.state = TrialState.COMPLETE if objective else TrialState.FAILED
+        set_objective(trial, objective)
+        trial.ended_at = timezone.now()
+        trial.save(update_fields=["state", "value", "values", "ended_at"])
+        sweep.version += 1
+        sweep.save(update_fields=["version", "updated_at"])
+        if trial.state == TrialState.COMPLETE:
+            update_best(sweep, trial)
+        end_if_done(sweep)
+    return trial
+
+
+def set_objective(trial: Trial, objective: list[float] | None) -> None:
+    if objective is None:
+        trial.value, trial.values = None, None
+    elif len(objective) == 1:
+        trial.value, trial.values = objective[0], None
+    else:
+        trial.value, trial.values = objective[0], objective
+
+
+def _better(goal: str, a: float, b: float) -> bool:
+    return a < b if goal == "minimize" else a > b
+
+
+def update_best(sweep: Sweep, trial: Trial) -> None:
+    """Mark the best trial (or the Pareto front of a multi-objective sweep)."""
+    if len(sweep.metric) > 1:
+        mark_pareto_front(sweep)
+        return
+    best = sweep.best_trial
+    goal = sweep.directions[0]
+    if best is None or best.value is None or _better(goal, trial.value, best.value):  # type: ignore[arg-type]
+        Trial.objects.filter(sweep=sweep, is_best=True).update(is_best=False)
+        Trial.objects.filter(pk=trial.pk).update(is_best=True)
+        trial.is_best = True
+        sweep.best_trial = trial
+        sweep.save(update_fields=["best_trial", "updated_at"])
+
+
+def _dominates(goals: list[str], a: list[float], b: list[float]) -> bool:
+    no_worse = all(not _better(g, y, x) for g, x, y in zip(goals, a, b, strict=True))
+    return no_worse and any(_better(g, x, y) for g, x, y in zip(goals, a, b, strict=True))
+
+
+def mark_pareto_front(sweep: Sweep) -> None:
+    goals = sweep.directions
+    complete = list(
+        Trial.objects.filter(sweep=sweep, state=TrialState.COMPLETE).only("pk", "values")
+    )
+    front = [
+        t.pk
+        for t in complete
+        if not any(_dominates(goals, o.values, t.values) for o in complete if o.pk != t.pk)
+    ]
+    Trial.objects.filter(sweep=sweep).exclude(pk__in=front).update(is_best=False)
+    Trial.objects.filter(pk__in=front).update(is_best=True)
+
+
+def target_reached(sweep: Sweep) -> bool:
+    target = sweep.metric[0].get("target") if len(sweep.metric) == 1 else None
+    best = sweep.best_trial
+    if target is None or best is None or best.value is None:
+        return False
+    goal = sweep.directions[0]
+    return best.value <= target if goal == "minimize" else best.value >= target
+
+
+def end_if_done(sweep: Sweep) -> None:
+    """Finish a locked sweep whose target is reached, or whose cap is used with none running."""
+    if sweep.is_ended:
+        return
+    running = Trial.objects.filter(sweep=sweep, state=TrialState.RUNNING).exists()
+    capped = sweep.run_cap is not None and sweep.next_number >= sweep.run_cap
+    if target_reached(sweep) or (capped and not running):
+        move_to(sweep, SweepState.FINISHED)
+
+
+class TrialConflict(Exception):
+    """The trial already ended, differently from what was reported."""
+
+
+def report_result(trial: Trial, objective: list[float] | None) -> Trial:
+    """Ask/tell without a run history: the reported value ends the trial's run.
+
+    Reporting the same result twice counts once; anything else on an ended trial
+    is a conflict that says how the trial ended.
+    """
+    if trial.state != TrialState.RUNNING:
+        if trial.state == TrialState.COMPLETE and objective == trial.objective:
+            return trial
+        raise TrialConflict(f"Trial {trial.number} already ended as {trial.state}.")
+    run = trial.run
+    if run is None:
+        raise TrialConflict(f"Trial {trial.number} has no run to report for.")
+    sweep = trial.sweep
+    if objective is not None:
+        if len(objective) != len(sweep.metric_names):
+            names = ", ".join(sweep.metric_names)
+            raise ValueError(f"The sweep has {len(sweep.metric_names)} metric(s) ({names}).")
+        with transaction.atomic():
+            locked = Run.objects.select_for_update().get(pk=run.pk)
+            run.summary = {
+                **locked.summary,
+                **dict(zip(sweep.metric_names, objective, strict=True)),
+            }
+            Run.objects.filter(pk=run.pk).update(summary=run.summary)
+    state = RunState.FINISHED if objective is not None else RunState.FAILED
+    try:
+        finish_run(run, state=state)
+    except RunConflict as error:
+        raise TrialConflict(f"Trial {trial.number}: {error}") from error
+    trial.refresh_from_db()
+    return trial

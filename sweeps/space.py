@@ -1,0 +1,132 @@
+"""How each W&B distribution is shown to Optuna, and how Optuna's answer maps back.
+
+Optuna samples in its own coordinates; the run gets the W&B value:
+
+- categorical values: an index into `values` (so lists, dicts and None work);
+  probabilities are not modelled by Bayesian samplers.
+- int_uniform: an int in [min, max]. uniform: a float in [min, max].
+- log_uniform, log_uniform_values, inv_log_uniform, inv_log_uniform_values: a float
+  on a log scale over the range of values they produce.
+- q_*: the unquantized variable, then rounded to a multiple of q as W&B does.
+- normal, log_normal, beta and their q_ forms: a uniform u in (0, 1) mapped through the
+  distribution's quantile function, so the prior the sampler sees is the W&B prior.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from statistics import NormalDist
+from typing import Any
+
+from scipy.special import betainc, betaincinv
+
+from sweeps.config import Param
+
+# Quantile mappings stay off the exact ends, where normal quantiles are infinite.
+U_LOW, U_HIGH = 1e-6, 1 - 1e-6
+
+LOG_SCALE = {
+    "log_uniform",
+    "log_uniform_values",
+    "inv_log_uniform",
+    "inv_log_uniform_values",
+    "q_log_uniform",
+    "q_log_uniform_values",
+}
+QUANTILE = {"normal", "q_normal", "log_normal", "q_log_normal", "beta", "q_beta"}
+
+
+def log_bounds(param: Param) -> tuple[float, float]:
+    """The range of values a log-scale distribution produces."""
+    low, high = float(param.min), float(param.max)  # type: ignore[arg-type]
+    if param.distribution in ("log_uniform", "q_log_uniform"):
+        return math.exp(low), math.exp(high)
+    if param.distribution == "inv_log_uniform":
+        return math.exp(-high), math.exp(-low)
+    return low, high
+
+
+def optuna_kind(param: Param) -> tuple[str, tuple[Any, ...]]:
+    """("categorical", n) | ("int", low, high) | ("float", low, high, log)."""
+    kind = param.distribution
+    if kind in ("categorical", "categorical_w_probabilities"):
+        return "categorical", (len(param.values or ()),)
+    if kind == "int_uniform":
+        return "int", (int(param.min), int(param.max))  # type: ignore[arg-type]
+    if kind in ("uniform", "q_uniform"):
+        return "float", (float(param.min), float(param.max), False)  # type: ignore[arg-type]
+    if kind in LOG_SCALE:
+        return "float", (*log_bounds(param), True)
+    if kind in QUANTILE:
+        return "float", (U_LOW, U_HIGH, False)
+    raise ValueError(f"{param.name}: no Optuna mapping for {kind}")
+
+
+def quantize(value: float, q: float | int | None) -> float | int:
+    """Round to a multiple of q as W&B does; an int q gives an int."""
+    q = 1 if q is None else q
+    rounded = round(value / q) * q
+    return int(rounded) if isinstance(q, int) else float(rounded)
+
+
+def to_value(param: Param, internal: Any) -> Any:
+    """The W&B value for Optuna's coordinate of `param`."""
+    kind = param.distribution
+    if kind in ("categorical", "categorical_w_probabilities"):
+        return (param.values or ())[int(internal)]
+    if kind == "int_uniform":
+        return int(internal)
+    if kind in ("uniform", "log_uniform", "log_uniform_values"):
+        return float(internal)
+    if kind in ("inv_log_uniform", "inv_log_uniform_values"):
+        return float(internal)
+    if kind in ("q_uniform", "q_log_uniform", "q_log_uniform_values"):
+        return quantize(float(internal), param.q)
+    return _from_quantile(param, float(internal))
+
+
+def _from_quantile(param: Param, u: float) -> float | int:
+    kind = param.distribution
+    if kind in ("beta", "q_beta"):
+        a = 1.0 if param.a is None else float(param.a)
+        b = 1.0 if param.b is None else float(param.b)
+        value = float(betaincinv(a, b, u))
+    else:
+        mu = 0.0 if param.mu is None else float(param.mu)
+        sigma = 1.0 if param.sigma is None else float(param.sigma)
+        value = NormalDist(mu, sigma).inv_cdf(u)
+        if kind in ("log_normal", "q_log_normal"):
+            value = math.exp(value)
+    return quantize(value, param.q) if kind.startswith("q_") else value
+
+
+def to_internal(param: Param, value: Any) -> Any:
+    """Optuna's coordinate for a value that was not sampled by Optuna; None if it has none."""
+    kind = param.distribution
+    if kind == "constant" or value is None:
+        return None
+    if kind in ("categorical", "categorical_w_probabilities"):
+        keys = [json.dumps(v, sort_keys=True) for v in param.values or ()]
+        wanted = json.dumps(value, sort_keys=True)
+        return keys.index(wanted) if wanted in keys else None
+    if kind == "int_uniform":
+        return int(value)
+    value = float(value)
+    if kind in QUANTILE:
+        return min(max(_cdf(param, value), U_LOW), U_HIGH)
+    low, high, _ = optuna_kind(param)[1]
+    return min(max(value, low), high)
+
+
+def _cdf(param: Param, value: float) -> float:
+    kind = param.distribution
+    if kind in ("beta", "q_beta"):
+        a = 1.0 if param.a is None else float(param.a)
+        b = 1.0 if param.b is None else float(param.b)
+        return float(betainc(a, b, min(max(value, 0.0), 1.0)))
+    mu = 0.0 if param.mu is None else float(param.mu)
+    sigma = 1.0 if param.sigma is None else float(param.sigma)
+    if kind in ("log_normal", "q_log_normal"):
+        value = math.log(value) if value > 0 else -math.inf
+    return NormalDist(mu, sigma).cdf(value) if math.isfinite(value) else 0.0
