@@ -29,7 +29,7 @@ from runs.models import Run, RunState, RunTag
 
 PAGE_SIZE = 25
 SUMMARY_COLUMNS = 3
-# What the poll interval is, in one place, for the template and the page text.
+# Seconds between a live run page's polls; the page tells the user, so it lives here once.
 POLL_SECONDS = 5
 DEFAULT_SORT = "-created"
 SORTS: dict[str, tuple[str, ...]] = {

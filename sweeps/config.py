@@ -507,7 +507,7 @@ def _goal(metric: dict[str, Any], path: str, problems: Problems) -> str:
 
 
 def _metric_list(items: list[Any], problems: Problems) -> tuple[Metric, ...]:
-    """Our multi-objective form: a list of {name, goal}; no target, one impute for all."""
+    """Our multi-objective form: a list of {name, goal}; no target, default impute."""
     if not items:
         problems.append(("metric", "must list at least one metric"))
     metrics, seen = [], set()

@@ -244,12 +244,13 @@ def _on_lattice(param: Param, number: float) -> bool:
 
 
 def _on_grid(param: Param, number: float) -> bool:
-    # numpy.arange(min, max, q) holds min + j·q for j below ceil((max - min) / q).
+    # numpy.arange(min, max, q) holds min + j·q for j below ceil((max - min) / q), up to
+    # rounding that grows along the grid; a millionth of q still tells the points apart.
     low, high = map(float, _bounds(param))
     q = float(_step(param))
     j = round((number - low) / q)
     count = math.ceil((high - low) / q)
-    return 0 <= j < count and math.isclose(low + j * q, number, rel_tol=_TOLERANCE)
+    return 0 <= j < count and abs(low + j * q - number) <= 1e-6 * q
 
 
 def _count(param: Param) -> int | None:

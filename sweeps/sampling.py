@@ -78,9 +78,7 @@ def _sampler(config: SweepConfig, seed: int, n_complete: int) -> optuna.samplers
     if name == "tpe":
         extra.setdefault("multivariate", True)
         extra.setdefault("constant_liar", True)
-        return optuna.samplers.TPESampler(
-            seed=seed, n_startup_trials=startup, warn_independent_sampling=False, **extra
-        )
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, **extra)
     if name == "cmaes":
         return optuna.samplers.CmaEsSampler(
             seed=seed, n_startup_trials=startup, warn_independent_sampling=False, **extra
@@ -198,7 +196,7 @@ def suggest_trial(sweep_id: str) -> Trial:
     with transaction.atomic():
         sweep = Sweep.objects.select_for_update().select_related("project").get(pk=sweep_id)
         config = SweepConfig.from_dict(sweep.config)
-        fields = ("number", "state", "params", "internal", "point_key", "value", "values")
+        fields = ("sweep", "number", "state", "params", "internal", "point_key", "value", "values")
         try:
             check_open(sweep)
             suggestion = _suggest(sweep, config, list(sweep.trials.only(*fields)))

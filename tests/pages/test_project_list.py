@@ -46,6 +46,7 @@ def test_it_shows_my_role_even_with_other_members(
 
     response = client.get(URL)
 
+    assert response.content.count(b"project-card-head") == 1
     assert b'class="role role-viewer"' in response.content
     # The second membership must not double the count.
     assert b"1 run<" in response.content

@@ -165,14 +165,35 @@ def test_it_refuses_values_outside_the_support(kind: str, data: st.DataObject) -
     assert not in_support(param, True)
 
 
-# q_uniform lists W&B's grid instead, tested with the grids below.
-@pytest.mark.parametrize("kind", ["q_log_uniform", "q_log_uniform_values", "q_beta"])
+@CHECK
+@given(spec=SPECS["q_uniform"])
+def test_it_lists_wandbs_grid_for_q_uniform(spec: dict[str, Any]) -> None:
+    param = param_of(spec)
+    values = discrete_values(param)
+    assert values == np.arange(param.min, param.max, param.q).tolist()
+    assert len(values) == space_size([param])
+    assert all(in_support(param, v) for v in values)
+
+
+# Lattices small enough to list: at most about 10**5 multiples of q.
+SMALL_LATTICES = {
+    "q_log_uniform": SPECS["q_log_uniform"],
+    "q_log_uniform_values": ranged(
+        "q_log_uniform_values",
+        st.tuples(st.floats(0.01, 10), st.floats(1.001, 100)).map(lambda t: (t[0], t[0] * t[1])),
+        q=True,
+    ),
+    "q_beta": SPECS["q_beta"],
+}
+
+
+@pytest.mark.parametrize("kind", list(SMALL_LATTICES))
 @CHECK
 @given(data=st.data(), seed=st.integers(0, 2**32 - 1))
 def test_it_lists_every_value_a_quantized_kind_can_take(
     kind: str, data: st.DataObject, seed: int
 ) -> None:
-    param = param_of(data.draw(SPECS[kind]))
+    param = param_of(data.draw(SMALL_LATTICES[kind]))
     listed = {point_key({"x": v}) for v in discrete_values(param)}
     assert len(listed) == space_size([param])
     for value in samples(param, n=25, seed=seed):
