@@ -78,12 +78,20 @@ class SweepViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         project = get_project(request.user, data.pop("project"), Role.EDITOR)
+        if "warm_start_from" in data:
+            data["warm_start_from"] = self._visible_sweep(data["warm_start_from"])
         try:
             sweep = lifecycle.create_sweep(project, data.pop("config"), **data)
         except ConfigError as error:
             return Response(config_error_body(error), status=status.HTTP_400_BAD_REQUEST)
         sweep.my_role = project.role
         return Response(SweepSerializer(sweep).data, status=status.HTTP_201_CREATED)
+
+    def _visible_sweep(self, sweep_id: str) -> Sweep:
+        sweep = with_role(Sweep.objects.all(), self.request.user, "project").filter(pk=sweep_id)
+        if not sweep.exists():
+            raise ValidationError({"warm_start_from": f"No sweep {sweep_id!r}."})
+        return sweep.get()
 
     def _transition(self, action_name: str) -> Response:
         try:

@@ -39,13 +39,20 @@ def create_sweep(
     name: str = "",
     description: str = "",
     seed: int | None = None,
+    warm_start_from: Sweep | None = None,
 ) -> Sweep:
-    """A new pending sweep; ConfigError lists every problem of a bad config."""
+    """A new pending sweep; ConfigError lists every problem of a bad config.
+
+    A bayes sweep warm-started from another sweep over the same parameters and
+    metrics gives that sweep's complete trials to its sampler before its own.
+    """
     if isinstance(config, str):
         text, raw = config, sweep_config.parse_text(config)
     else:
         text, raw = yaml.safe_dump(config, sort_keys=False), config
     normalized = sweep_config.normalize(raw)
+    if warm_start_from is not None:
+        check_warm_start(normalized, warm_start_from)
     sweep = Sweep(
         project=project,
         name=name or normalized.name or "sweep",
@@ -55,12 +62,26 @@ def create_sweep(
         config_text=text,
         config=normalized.to_dict(),
         run_cap=normalized.run_cap,
+        warm_start_from=warm_start_from,
     )
     seed = normalized.optuna.get("seed") if seed is None else seed
     if seed is not None:
         sweep.seed = seed
     sweep.save()
     return sweep
+
+
+def check_warm_start(config: sweep_config.SweepConfig, source: Sweep) -> None:
+    source_config = sweep_config.SweepConfig.from_dict(source.config)
+    problems = []
+    if config.method != "bayes":
+        problems.append(("warm_start_from", "only a bayes sweep can be warm-started"))
+    if source_config.parameters != config.parameters:
+        problems.append(("warm_start_from", f"sweep {source.pk} has other parameters"))
+    if source_config.metrics != config.metrics:
+        problems.append(("warm_start_from", f"sweep {source.pk} has another metric or goal"))
+    if problems:
+        raise sweep_config.ConfigError(problems)
 
 
 def transition(sweep: Sweep, action: str) -> Sweep:

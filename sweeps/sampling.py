@@ -7,8 +7,8 @@ study from the sweep's trials and asks its sampler once.
 from __future__ import annotations
 
 import os
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -101,66 +101,151 @@ def _imputed(config: SweepConfig, how: str, complete: list[list[float]]) -> list
     return result
 
 
+def _study_state(trial: Trial) -> str:
+    # A pruned run that has not ended yet still holds its point, as a running one does.
+    if trial.state == TrialState.PRUNED and not trial.objective:
+        return TrialState.RUNNING
+    return trial.state
+
+
 def _frozen(
     trial: Trial, dists: dict[str, BaseDistribution], stand_in: list[float] | None
 ) -> optuna.trial.FrozenTrial | None:
     params = {name: trial.internal[name] for name in dists if name in trial.internal}
     if len(params) != len(dists):
         return None
-    used = {name: dists[name] for name in params}
-    objective = trial.objective
-    if trial.state == TrialState.COMPLETE and objective:
-        return create_trial(params=params, distributions=used, values=objective)
-    if trial.state == TrialState.PRUNED and objective:
+    state, objective = _study_state(trial), trial.objective
+    if state == TrialState.RUNNING:
+        if stand_in is None:
+            return create_trial(state=OptunaState.RUNNING, params=params, distributions=dists)
+        return create_trial(params=params, distributions=dists, values=stand_in)
+    if state == TrialState.COMPLETE and objective:
+        return create_trial(params=params, distributions=dists, values=objective)
+    if state == TrialState.PRUNED:
         return create_trial(
             state=OptunaState.PRUNED,
             params=params,
-            distributions=used,
-            intermediate_values={0: objective[0]},
+            distributions=dists,
+            intermediate_values={0: objective[0]},  # type: ignore[index]
         )
-    if trial.state == TrialState.RUNNING and stand_in is None:
-        return create_trial(state=OptunaState.RUNNING, params=params, distributions=used)
     if stand_in is not None:
-        return create_trial(params=params, distributions=used, values=stand_in)
-    return create_trial(state=OptunaState.FAIL, params=params, distributions=used)
+        return create_trial(params=params, distributions=dists, values=stand_in)
+    return create_trial(state=OptunaState.FAIL, params=params, distributions=dists)
 
 
-def _study(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> optuna.Study:
-    dists = optuna_distributions(config)
+@dataclass
+class _KeptStudy:
+    """A sweep's study kept in this process between suggestions.
+
+    Every suggestion still reads the sweep's rows and brings the study up to date
+    from them, so several workers stay correct; keeping it only saves rebuilding
+    (copying) every trial into Optuna each time.
+    """
+
+    study: optuna.Study
+    fingerprint: tuple[Any, ...]
+    # Trial number -> (Optuna trial id or None when left out, state it was added in).
+    added: dict[int, tuple[int | None, str]] = field(default_factory=dict)
+
+
+_KEPT: OrderedDict[str, _KeptStudy] = OrderedDict()
+MAX_KEPT_STUDIES = 32
+
+
+def _study(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> _KeptStudy:
     complete = [t.objective for t in trials if t.state == TrialState.COMPLETE and t.objective]
     fail_value = _imputed(config, config.impute, complete)  # type: ignore[arg-type]
     running_value = _imputed(config, config.impute_while_running, complete)  # type: ignore[arg-type]
-    frozen = []
-    for trial in trials:
-        stand_in = {TrialState.FAILED: fail_value, TrialState.RUNNING: running_value}.get(
-            trial.state  # type: ignore[call-overload]
-        )
-        if trial.state == TrialState.FAILED and stand_in is None:
-            continue
-        item = _frozen(trial, dists, stand_in)
-        if item is not None:
-            frozen.append(item)
+    fingerprint = (sweep.config, fail_value, running_value)
+    kept = _KEPT.get(sweep.pk)
+    numbers = {t.number for t in trials}
+    # Stand-ins for running trials change as results come in: those studies are rebuilt.
+    if (
+        kept is None
+        or kept.fingerprint != fingerprint
+        or running_value is not None
+        or not kept.added.keys() <= numbers
+    ):
+        study = optuna.create_study(directions=[m.goal for m in config.metrics])
+        study.add_trials(_warm_start(sweep, optuna_distributions(config)))
+        kept = _KeptStudy(study, fingerprint)
+    _KEPT[sweep.pk] = kept
+    _KEPT.move_to_end(sweep.pk)
+    while len(_KEPT) > MAX_KEPT_STUDIES:
+        _KEPT.popitem(last=False)
+    _bring_up_to_date(kept, config, trials, fail_value, running_value)
     seed = int(np.random.default_rng([sweep.seed, sweep.next_number]).integers(2**31))
-    study = optuna.create_study(
-        directions=[m.goal for m in config.metrics],
-        sampler=_sampler(config, seed, len(complete)),
-    )
-    study.add_trials(frozen)
-    return study
+    kept.study.sampler = _sampler(config, seed, len(complete))
+    return kept
+
+
+def _warm_start(sweep: Sweep, dists: dict[str, BaseDistribution]) -> list[Any]:
+    """The complete trials of the sweep this one was started from, as prior knowledge."""
+    if sweep.warm_start_from_id is None:
+        return []
+    source = Trial.objects.filter(sweep_id=sweep.warm_start_from_id, state=TrialState.COMPLETE)
+    return [
+        create_trial(params={n: t.internal[n] for n in dists}, distributions=dists, values=values)
+        for t in source.only("internal", "value", "values")
+        if (values := t.objective) and all(n in t.internal for n in dists)
+    ]
+
+
+def _bring_up_to_date(
+    kept: _KeptStudy,
+    config: SweepConfig,
+    trials: list[Trial],
+    fail_value: list[float] | None,
+    running_value: list[float] | None,
+) -> None:
+    dists = optuna_distributions(config)
+    storage = kept.study._storage  # in-memory: the only way to end a trial added as running
+    for trial in trials:
+        state = _study_state(trial)
+        trial_id, added_as = kept.added.get(trial.number, (None, ""))
+        if added_as == state or (added_as and trial_id is None):
+            continue
+        stand_in = fail_value if state == TrialState.FAILED else running_value
+        if added_as == TrialState.RUNNING and trial_id is not None:
+            _end(storage, trial_id, trial, state, stand_in)
+            kept.added[trial.number] = (trial_id, state)
+            continue
+        frozen = None
+        if state != TrialState.FAILED or stand_in is not None:
+            frozen = _frozen(trial, dists, stand_in)
+        if frozen is not None:
+            kept.study.add_trial(frozen)
+            trial_id = len(kept.study.get_trials(deepcopy=False)) - 1
+        kept.added[trial.number] = (trial_id, state)
+
+
+def _end(
+    storage: Any, trial_id: int, trial: Trial, state: str, stand_in: list[float] | None
+) -> None:
+    objective = trial.objective
+    if state == TrialState.COMPLETE and objective:
+        storage.set_trial_state_values(trial_id, OptunaState.COMPLETE, objective)
+    elif state == TrialState.PRUNED and objective:
+        storage.set_trial_intermediate_value(trial_id, 0, objective[0])
+        storage.set_trial_state_values(trial_id, OptunaState.PRUNED)
+    elif stand_in is not None:
+        storage.set_trial_state_values(trial_id, OptunaState.COMPLETE, stand_in)
+    else:
+        storage.set_trial_state_values(trial_id, OptunaState.FAIL)
 
 
 def suggest_bayes(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> Suggestion:
     """Ask the sweep's sampler for the next parameters."""
-    study = _study(sweep, config, trials)
-    asked = study.ask(fixed_distributions=optuna_distributions(config))
+    kept = _study(sweep, config, trials)
+    asked = kept.study.ask(fixed_distributions=optuna_distributions(config))
+    kept.added[sweep.next_number] = (asked._trial_id, TrialState.RUNNING)
     internal = dict(asked.params)
-    by_name = {p.name: p for p in config.parameters}
     params = {}
     for param in config.parameters:
         if param.distribution == "constant":
             params[param.name] = param.value
         else:
-            params[param.name] = space.to_value(by_name[param.name], internal[param.name])
+            params[param.name] = space.to_value(param, internal[param.name])
     return Suggestion(params=params, internal=internal)
 
 
@@ -200,11 +285,15 @@ def suggest_trial(sweep_id: str) -> Trial:
         try:
             check_open(sweep)
             suggestion = _suggest(sweep, config, list(sweep.trials.only(*fields)))
+            trial = _store(sweep, suggestion)
         except SweepUnavailable as error:
             # Leave the block normally so that a state change (finished) is kept.
             unavailable = error
+        except BaseException:
+            _KEPT.pop(sweep.pk, None)  # it may hold a trial the database never got
+            raise
         else:
-            return _store(sweep, suggestion)
+            return trial
     raise unavailable
 
 

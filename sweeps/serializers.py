@@ -69,6 +69,9 @@ class NewSweepSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
     seed = serializers.IntegerField(required=False, min_value=0, max_value=2**62)
+    warm_start_from = serializers.CharField(
+        required=False, max_length=8, help_text="Id of a sweep whose complete trials to reuse."
+    )
 
     def validate_config(self, config: Any) -> Any:
         if not isinstance(config, dict | str):

@@ -212,3 +212,22 @@ def test_it_crashes_a_silent_run_and_hands_its_point_out_again(
     assert again["params"] == lost["params"]
     assert Run.objects.get(pk=lost["run_id"]).state == "crashed"
     assert Trial.objects.get(run_id=lost["run_id"]).state == "failed"
+
+
+def test_it_warm_starts_from_another_sweeps_trials(
+    api: APIClient, make_sweep: Callable[..., Sweep]
+) -> None:
+    config = {**RANDOM, "method": "bayes"}
+    source = make_sweep(config)
+    for _ in range(3):
+        report(api, source, suggest(api, source).json()["trial"], 0.5)
+    body = {"project": "demo", "config": config, "warm_start_from": source.pk}
+    response = api.post("/api/v1/sweeps/", body, format="json")
+    assert response.status_code == 201, response.json()
+    warm = Sweep.objects.get(pk=response.json()["id"])
+    assert warm.warm_start_from == source
+    assert suggest(api, warm).status_code == 201
+    other = {**body, "config": {**config, "metric": {"name": "acc", "goal": "maximize"}}}
+    refused = api.post("/api/v1/sweeps/", other, format="json")
+    assert refused.status_code == 400
+    assert "warm_start_from" in refused.json()["config"][0]
