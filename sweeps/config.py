@@ -594,10 +594,20 @@ def _distribution(raw: dict[Any, Any], path: str, problems: Problems) -> str | N
     if "value" in raw:
         return "constant"
     if "min" in raw and "max" in raw:
-        # W&B's schema: int_uniform only when both bounds are ints; any float makes it uniform.
         bounds = (raw["min"], raw["max"])
-        ints = all(isinstance(b, int) and not isinstance(b, bool) for b in bounds)
-        return "int_uniform" if ints else "uniform"
+        numbers = [b for b in bounds if isinstance(b, int | float) and not isinstance(b, bool)]
+        kinds = {isinstance(b, int) for b in numbers}
+        if len(numbers) == 2 and kinds == {True, False}:
+            # W&B's schema quietly takes this as uniform; a typo (0 for 0.0, or 1.0
+            # for 1) should not decide between integers and floats.
+            message = (
+                f"min {bounds[0]!r} and max {bounds[1]!r} mix an integer and a float, "
+                "which is ambiguous: write both as floats (0.0) for uniform, both as "
+                "integers for int_uniform, or name the distribution"
+            )
+            problems.append((path, message))
+            return None
+        return "int_uniform" if kinds == {True} else "uniform"
     keys = ", ".join(map(str, raw)) or "none"
     message = (
         "cannot tell the distribution: give value, values, min and max, a distribution "

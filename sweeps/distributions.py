@@ -58,7 +58,7 @@ def sample(param: Param, rng: np.random.Generator) -> Any:
         return int(rng.integers(low, high + 1))
     raw = _draw(param, rng)
     if kind.startswith("q_"):
-        return _quantize(raw, _step(param))
+        return quantize(raw, _step(param))
     return float(raw)
 
 
@@ -126,7 +126,8 @@ def _draw(param: Param, rng: np.random.Generator) -> float:
     raise ValueError(f"{param.name}: unknown distribution {param.distribution}")
 
 
-def _quantize(raw: float, q: float | int) -> float | int:
+def quantize(raw: float, q: float | int) -> float | int:
+    """Round to a multiple of q as W&B does: np.round, an int when q is an int."""
     # W&B: np.round(r / q) * q, cast with astype(int) when q is an int.
     value = np.round(raw / q) * q
     return int(value) if isinstance(q, int) else float(value)

@@ -33,7 +33,7 @@ from sweeps.config import SweepConfig
 from sweeps.distributions import point_key
 from sweeps.lifecycle import move_to
 from sweeps.models import Sweep, SweepState, Trial, TrialState
-from sweeps.results import end_if_done
+from sweeps.results import end_if_done, objective_of
 
 # One thread per GP fit: several server workers share two cores.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -89,7 +89,8 @@ def _sampler(config: SweepConfig, seed: int, n_complete: int) -> optuna.samplers
 
 
 def _imputed(config: SweepConfig, how: str, complete: list[list[float]]) -> list[float] | None:
-    """The stand-in value W&B's `impute` asks for, from the complete trials' values."""
+    """The stand-in W&B's `impute` asks for, from the complete trials' values ("latest"
+    falls back to the worst when the run logged no value)."""
     if not complete or how in ("false", ""):
         return None
     result = []
@@ -173,7 +174,8 @@ def _study(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> _KeptStudy
     _KEPT.move_to_end(sweep.pk)
     while len(_KEPT) > MAX_KEPT_STUDIES:
         _KEPT.popitem(last=False)
-    _bring_up_to_date(kept, config, trials, fail_value, running_value)
+    latest = _latest_values(sweep, config, trials)
+    _bring_up_to_date(kept, config, trials, (fail_value, running_value), latest)
     seed = int(np.random.default_rng([sweep.seed, sweep.next_number]).integers(2**31))
     kept.study.sampler = _sampler(config, seed, len(complete))
     return kept
@@ -191,12 +193,43 @@ def _warm_start(sweep: Sweep, dists: dict[str, BaseDistribution]) -> list[Any]:
     ]
 
 
+def _latest_values(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> dict[int, Any]:
+    """For `impute: latest`: the last logged metric value of failed (or running) runs."""
+    states = {TrialState.FAILED} if config.impute == "latest" else set()
+    if config.impute_while_running == "latest":
+        states.add(TrialState.RUNNING)
+    numbers = [t.number for t in trials if t.state in states]
+    if not numbers:
+        return {}
+    runs = Run.objects.filter(trial__sweep=sweep, trial__number__in=numbers)
+    latest = {}
+    for number, summary in runs.values_list("trial__number", "summary"):
+        if (objective := objective_of(sweep, summary)) is not None:
+            latest[number] = objective
+    return latest
+
+
+def _stand_in(
+    config: SweepConfig,
+    trial: Trial,
+    state: str,
+    imputed: tuple[list[float] | None, list[float] | None],
+    latest: dict[int, Any],
+) -> list[float] | None:
+    """The value W&B's impute options give a failed or running trial, or None."""
+    if state == TrialState.FAILED:
+        return latest.get(trial.number, imputed[0]) if config.impute == "latest" else imputed[0]
+    if config.impute_while_running == "latest":
+        return latest.get(trial.number)
+    return imputed[1]
+
+
 def _bring_up_to_date(
     kept: _KeptStudy,
     config: SweepConfig,
     trials: list[Trial],
-    fail_value: list[float] | None,
-    running_value: list[float] | None,
+    imputed: tuple[list[float] | None, list[float] | None],
+    latest: dict[int, Any],
 ) -> None:
     dists = optuna_distributions(config)
     storage = kept.study._storage  # in-memory: the only way to end a trial added as running
@@ -205,7 +238,7 @@ def _bring_up_to_date(
         trial_id, added_as = kept.added.get(trial.number, (None, ""))
         if added_as == state or (added_as and trial_id is None):
             continue
-        stand_in = fail_value if state == TrialState.FAILED else running_value
+        stand_in = _stand_in(config, trial, state, imputed, latest)
         if added_as == TrialState.RUNNING and trial_id is not None:
             _end(storage, trial_id, trial, state, stand_in)
             kept.added[trial.number] = (trial_id, state)

@@ -22,6 +22,7 @@ from typing import Any
 from scipy.special import betainc, betaincinv
 
 from sweeps.config import Param
+from sweeps.distributions import quantize
 
 # Quantile mappings stay off the exact ends, where normal quantiles are infinite.
 U_LOW, U_HIGH = 1e-6, 1 - 1e-6
@@ -63,13 +64,6 @@ def optuna_kind(param: Param) -> tuple[str, tuple[Any, ...]]:
     raise ValueError(f"{param.name}: no Optuna mapping for {kind}")
 
 
-def quantize(value: float, q: float | int | None) -> float | int:
-    """Round to a multiple of q as W&B does; an int q gives an int."""
-    q = 1 if q is None else q
-    rounded = round(value / q) * q
-    return int(rounded) if isinstance(q, int) else float(rounded)
-
-
 def to_value(param: Param, internal: Any) -> Any:
     """The W&B value for Optuna's coordinate of `param`."""
     kind = param.distribution
@@ -82,7 +76,7 @@ def to_value(param: Param, internal: Any) -> Any:
     if kind in ("inv_log_uniform", "inv_log_uniform_values"):
         return float(internal)
     if kind in ("q_uniform", "q_log_uniform", "q_log_uniform_values"):
-        return quantize(float(internal), param.q)
+        return quantize(float(internal), 1.0 if param.q is None else param.q)
     return _from_quantile(param, float(internal))
 
 
@@ -98,7 +92,7 @@ def _from_quantile(param: Param, u: float) -> float | int:
         value = NormalDist(mu, sigma).inv_cdf(u)
         if kind in ("log_normal", "q_log_normal"):
             value = math.exp(value)
-    return quantize(value, param.q) if kind.startswith("q_") else value
+    return quantize(value, 1.0 if param.q is None else param.q) if kind.startswith("q_") else value
 
 
 def to_internal(param: Param, value: Any) -> Any:

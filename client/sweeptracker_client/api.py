@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 
 from sweeptracker_client import settings
-from sweeptracker_client.errors import SweepTrackerError
+from sweeptracker_client.errors import SweepConfigError, SweepTrackerError, SweepUnavailable
+from sweeptracker_client.sweep_info import Suggestion, SweepInfo, SweepStats, TrialInfo
 from sweeptracker_client.values import from_wire
 
 # Seconds to wait for the server to accept a connection and to answer.
@@ -24,6 +25,7 @@ RUN_FILTERS = {"state", "tag", "search"}
 # Enough points per history page that a typical run reads in a few requests.
 HISTORY_PAGE = 10_000
 LIST_PAGE = 200
+SWEEP_ACTIONS = ("start", "pause", "resume", "finish", "cancel")
 
 
 @dataclass
@@ -253,11 +255,19 @@ class Api:
             state=str(answer.get("state", "")), should_stop=bool(answer.get("should_stop"))
         )
 
-    def finish_run(self, id: int, exit_code: int, timeout: float | None = None) -> RunInfo:
-        """End the run: exit code 0 is finished, anything else failed."""
-        answer = self.request(
-            "POST", f"runs/{id}/finish/", body={"exit_code": exit_code}, timeout=timeout
-        )
+    def finish_run(
+        self,
+        id: int,
+        exit_code: int | None,
+        timeout: float | None = None,
+        state: str | None = None,
+    ) -> RunInfo:
+        """End the run: exit code 0 is finished, anything else failed; or name the
+        final `state` (killed, say). 409 when it already ended another way."""
+        body: dict[str, Any] = {"exit_code": exit_code}
+        if state is not None:
+            body["state"] = state
+        answer = self.request("POST", f"runs/{id}/finish/", body=body, timeout=timeout)
         return RunInfo.from_json(answer, self)
 
     def history(self, id: int, keys: list[str] | None = None) -> list[dict[str, Any]]:
@@ -272,6 +282,149 @@ class Api:
             row["_timestamp"] = max(row["_timestamp"], point["time"])
             row[point["key"]] = float(from_wire(point["value"]))
         return [rows[step] for step in sorted(rows)]
+
+    # Sweeps
+
+    def create_sweep(
+        self,
+        project: str,
+        config: dict[str, Any] | str,
+        name: str | None = None,
+        description: str | None = None,
+        seed: int | None = None,
+    ) -> SweepInfo:
+        """A new sweep in `project` from a config dict or YAML/JSON text.
+
+        A config the server refuses raises SweepConfigError listing every
+        problem as `path: message`.
+        """
+        body: dict[str, Any] = {"project": project, "config": config}
+        for key, value in (("name", name), ("description", description), ("seed", seed)):
+            if value is not None:
+                body[key] = value
+        try:
+            answer = self.request("POST", "sweeps/", body=body)
+        except SweepTrackerError as error:
+            problems = _config_problems(error)
+            if problems:
+                raise SweepConfigError(problems, error.status, error.detail) from error
+            raise
+        return SweepInfo.from_json(answer, self.base_url)
+
+    def sweep(self, id: str, trials: bool = True) -> SweepInfo:
+        """One sweep, with its trials in number order unless `trials` is False."""
+        info = SweepInfo.from_json(self._sweep_request("GET", id), self.base_url)
+        if trials:
+            info.trials = self.sweep_trials(id)
+        return info
+
+    def sweep_trials(self, id: str, state: str | None = None) -> list[TrialInfo]:
+        """The trials of a sweep by number; `state` keeps those in it only."""
+        params: dict[str, Any] = {"limit": LIST_PAGE}
+        if state:
+            params["state"] = state
+        path = f"sweeps/{_quote(id)}/trials/"
+        return [TrialInfo.from_json(t) for t in self.pages(path, params)]
+
+    def trial(self, sweep_id: str, number: int) -> TrialInfo:
+        """One trial of a sweep by its number."""
+        # Trial numbers are dense from 0 and the list is in number order, so
+        # the trial is at offset `number`: one small request, however big the sweep.
+        page = self.request(
+            "GET", f"sweeps/{_quote(sweep_id)}/trials/", params={"limit": 1, "offset": number}
+        )
+        for data in page.get("results", []):
+            if data.get("number") == number:
+                return TrialInfo.from_json(data)
+        for trial in self.sweep_trials(sweep_id):
+            if trial.number == number:
+                return trial
+        raise SweepTrackerError(f"Sweep {sweep_id} has no trial {number}.", 404)
+
+    def sweep_action(self, id: str, action: str) -> SweepInfo:
+        """start, pause, resume, finish (no new trials) or cancel (kill the running ones).
+
+        SweepTrackerError with status 409 when the sweep's state does not allow it.
+        """
+        if action not in SWEEP_ACTIONS:
+            raise ValueError(f"Unknown sweep action {action!r}; use one of {SWEEP_ACTIONS}.")
+        return SweepInfo.from_json(self._sweep_request("POST", id, f"{action}/"), self.base_url)
+
+    def suggest(self, id: str) -> Suggestion:
+        """The next trial of the sweep: a new run whose config holds the params to try.
+
+        Raises SweepUnavailable when there is none now; its `retry` says
+        whether asking again later may get one (paused, or busy).
+        """
+        try:
+            answer = self._sweep_request("POST", id, "suggest/")
+        except SweepTrackerError as error:
+            detail = error.detail if isinstance(error.detail, dict) else {}
+            if error.status == 409 and "reason" in detail:
+                raise SweepUnavailable(
+                    str(detail.get("detail") or error.message),
+                    reason=str(detail["reason"]),
+                    retry=bool(detail.get("retry")),
+                    state=str(detail.get("state", "")),
+                    detail=detail,
+                ) from error
+            raise
+        return Suggestion.from_json(answer)
+
+    def report(
+        self,
+        id: str,
+        trial: int,
+        value: float | list[float] | None = None,
+        failed: bool = False,
+    ) -> TrialInfo:
+        """Tell the sweep a trial's result: its value (a list for several metrics), or failed."""
+        body: dict[str, Any] = {"trial": int(trial)}
+        if failed:
+            body["state"] = "failed"
+        elif isinstance(value, list | tuple):
+            body["values"] = [float(v) for v in value]
+        elif value is not None:
+            body["value"] = float(value)
+        else:
+            raise ValueError("report() needs a value, or failed=True.")
+        answer = self.request("POST", f"sweeps/{_quote(id)}/report/", body=body)
+        return TrialInfo.from_json(answer)
+
+    def sweep_stats(self, id: str) -> SweepStats:
+        """Trials per state, the best trial and parameter importance."""
+        return SweepStats.from_json(self._sweep_request("GET", id, "stats/"))
+
+    def _sweep_request(self, method: str, id: str, action: str = "", body: Any = None) -> Any:
+        """A request on sweep `id`, whose 404 says plainly that there is no such sweep."""
+        if method == "POST" and body is None:
+            body = {}
+        try:
+            return self.request(method, f"sweeps/{_quote(id)}/{action}", body=body)
+        except SweepTrackerError as error:
+            if error.status == 404:
+                raise SweepTrackerError(
+                    f"No sweep {id!r} on {self.base_url} (or it is in a project "
+                    "you are not a member of).",
+                    404,
+                    error.detail,
+                ) from error
+            raise
+
+
+def _quote(sweep_id: str) -> str:
+    return quote(str(sweep_id), safe="")
+
+
+def _config_problems(error: SweepTrackerError) -> list[str]:
+    """Each problem of a refused sweep config as `path: message`; [] for other errors."""
+    detail = error.detail if isinstance(error.detail, dict) else {}
+    if error.status != 400 or not isinstance(detail.get("problems"), list):
+        return []
+    return [
+        f"{p['path']}: {p['message']}" if p.get("path") else str(p.get("message"))
+        for p in detail["problems"]
+    ]
 
 
 def _answer(method: str, path: str, response: requests.Response) -> Any:

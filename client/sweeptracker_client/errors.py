@@ -36,3 +36,30 @@ class SweepTrackerError(Exception):
         if self.unreachable:
             return True
         return self.status is not None and (self.status in RETRYABLE_STATUSES or self.status >= 500)
+
+
+class SweepConfigError(SweepTrackerError):
+    """The server refused a sweep config; `problems` holds each fault as `path: message`."""
+
+    def __init__(self, problems: list[str], status: int | None = None, detail: Any = None) -> None:
+        lines = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(
+            f"The sweep config has {len(problems)} problem(s):\n{lines}", status, detail
+        )
+        self.problems = problems
+
+
+class SweepUnavailable(SweepTrackerError):
+    """The sweep has no trial to hand out now.
+
+    `reason` is the server's (paused, busy, capped, exhausted, finished,
+    canceled, failed); `retry` says whether asking again later may get one.
+    """
+
+    def __init__(
+        self, message: str, reason: str, retry: bool, state: str, detail: Any = None
+    ) -> None:
+        super().__init__(message, 409, detail)
+        self.reason = reason
+        self.retry = retry
+        self.state = state

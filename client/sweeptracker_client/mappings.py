@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from argparse import Namespace
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from sweeptracker_client.values import plain, to_wire
 
+logger = logging.getLogger("sweeptracker_client")
+
 Pairs = Mapping[str, Any] | Iterable[tuple[str, Any]]
 ConfigSource = Pairs | Namespace
+# A place in a nested config, as the keys from the top: ("model", "layers").
+KeyPath = tuple[str, ...]
 
 
 def _items(data: ConfigSource) -> Iterable[tuple[str, Any]]:
@@ -21,32 +26,106 @@ def _items(data: ConfigSource) -> Iterable[tuple[str, Any]]:
     return data
 
 
+class Locks:
+    """Config paths that only their owner may set, as W&B locks a sweep's parameters.
+
+    Shared by a config and every config nested in it. Setting a locked path,
+    or a key above one (replacing the dict that holds it), is ignored with a
+    warning.
+    """
+
+    def __init__(self) -> None:
+        self.owners: dict[KeyPath, str] = {}
+
+    def add(self, paths: Iterable[KeyPath], owner: str) -> None:
+        """Lock `paths` for `owner` (say "sweep")."""
+        for path in paths:
+            self.owners[tuple(path)] = owner
+
+    def owner(self, path: KeyPath) -> str | None:
+        """Who locked `path` or a path below it; None when it is free."""
+        for locked, owner in self.owners.items():
+            if locked[: len(path)] == path:
+                return owner
+        return None
+
+
+def leaf_paths(data: Mapping[str, Any], prefix: KeyPath = ()) -> list[KeyPath]:
+    """The path of every value in nested dicts that is not itself a dict."""
+    paths: list[KeyPath] = []
+    for key, value in data.items():
+        path = (*prefix, str(key))
+        if isinstance(value, Mapping) and value:
+            paths.extend(leaf_paths(value, path))
+        else:
+            paths.append(path)
+    return paths
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `override` merged in at every depth; override's values win."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 class Config(MutableMapping[str, Any]):
     """A run's config, read and set by item or attribute (`config["lr"]`, `config.lr`).
 
     Nested dicts become Configs too (`config.model.layers`). Every change is
-    sent to the server in the background.
+    sent to the server in the background. In a sweep run the swept
+    parameters are locked: setting one is ignored with a warning, as in W&B.
     """
 
     _data: dict[str, Any]
     _on_change: Callable[[], None] | None
+    _locks: Locks
+    _path: KeyPath
 
     def __init__(
-        self, data: ConfigSource | None = None, on_change: Callable[[], None] | None = None
+        self,
+        data: ConfigSource | None = None,
+        on_change: Callable[[], None] | None = None,
+        *,
+        _locks: Locks | None = None,
+        _path: KeyPath = (),
     ) -> None:
         # object.__setattr__: our own __setattr__ stores config keys.
         object.__setattr__(self, "_data", {})
         object.__setattr__(self, "_on_change", on_change)
+        object.__setattr__(self, "_locks", Locks() if _locks is None else _locks)
+        object.__setattr__(self, "_path", _path)
         for key, value in _items(data or {}):
             self._data[str(key)] = self._wrap(key, value)
 
     def _wrap(self, key: Any, value: Any) -> Any:
         value = plain(value, f"config[{key!r}]")
-        return Config(value, self._on_change) if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            return Config(value, self._on_change, _locks=self._locks, _path=(*self._path, str(key)))
+        return value
 
     def _changed(self) -> None:
         if self._on_change is not None:
             self._on_change()
+
+    def _locked(self, key: str) -> bool:
+        """True, after a warning, when `key` holds a locked parameter."""
+        path = (*self._path, str(key))
+        owner = self._locks.owner(path)
+        if owner is None:
+            return False
+        logger.warning(
+            "Config item '%s' was locked by '%s' (ignored update).", ".".join(path), owner
+        )
+        return True
+
+    def lock(self, paths: Iterable[KeyPath], owner: str) -> None:
+        """Lock the config `paths` (tuples of keys from the top) for `owner`."""
+        self._locks.add(paths, owner)
 
     def __getattr__(self, name: str) -> Any:
         # Private names are never keys: copy and pickle probe for them before _data exists.
@@ -70,10 +149,14 @@ class Config(MutableMapping[str, Any]):
         return self._data[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
+        if self._locked(key):
+            return
         self._data[str(key)] = self._wrap(key, value)
         self._changed()
 
     def __delitem__(self, key: str) -> None:
+        if key in self._data and self._locked(key):
+            return
         del self._data[key]
         self._changed()
 
@@ -91,9 +174,14 @@ class Config(MutableMapping[str, Any]):
 
     def update(self, other: ConfigSource = (), /, **kwargs: Any) -> None:  # type: ignore[override]
         """Set several keys at once (from a dict, an argparse Namespace or keywords)."""
+        changed = False
         for key, value in [*_items(other), *kwargs.items()]:
+            if self._locked(key):
+                continue
             self._data[str(key)] = self._wrap(key, value)
-        self._changed()
+            changed = True
+        if changed:
+            self._changed()
 
     def setdefaults(self, defaults: ConfigSource) -> None:
         """Set the keys of `defaults` that are not set yet (a sweep's values win)."""

@@ -3,7 +3,7 @@ spool file stores them one a line, and `sweeptracker sync` replays them.
 
     {"rows": [{"step", "time", "values"}], "summary": {...}}  -> POST runs/{id}/log/
     {"patch": {"config": {...}} or {"summary": {...}}}        -> PATCH runs/{id}/
-    {"finish": {"exit_code": n}}                              -> POST runs/{id}/finish/
+    {"finish": {"exit_code": n, "state"?: "killed"}}          -> POST runs/{id}/finish/
 
 Everything in an op is already in wire form (non-finite numbers as strings).
 """
@@ -39,9 +39,12 @@ def patch_op(fields: dict[str, Any]) -> Op:
     return {"patch": fields}
 
 
-def finish_op(exit_code: int) -> Op:
-    """The end of the run."""
-    return {"finish": {"exit_code": exit_code}}
+def finish_op(exit_code: int | None, state: str | None = None) -> Op:
+    """The end of the run; `state` names a final state other than the exit code's (killed)."""
+    finish: dict[str, Any] = {"exit_code": exit_code}
+    if state is not None:
+        finish["state"] = state
+    return {"finish": finish}
 
 
 def row_count(op: Op) -> int:
@@ -52,7 +55,14 @@ def row_count(op: Op) -> int:
 def send(api: Api, run_id: int, op: Op, timeout: float | None = None) -> Delivered:
     """Make the op's request; SweepTrackerError when it fails."""
     if "finish" in op:
-        api.finish_run(run_id, int(op["finish"].get("exit_code", 0)), timeout=timeout)
+        finish = op["finish"]
+        exit_code = finish.get("exit_code", 0)
+        api.finish_run(
+            run_id,
+            None if exit_code is None else int(exit_code),
+            timeout=timeout,
+            state=finish.get("state"),
+        )
         return Delivered()
     if "patch" in op:
         api.update_run(run_id, op["patch"], timeout=timeout)

@@ -110,7 +110,8 @@ class Sender:
         self._patch: dict[str, Any] = {}
         self._wake = threading.Event()
         self._closing = threading.Event()
-        self._exit_code = 0
+        self._exit_code: int | None = 0
+        self._end_state: str | None = None
         self._deadline = math.inf
         # The op being delivered, and where it ends in the spool if it came from there.
         self._pending: ops.Op | None = None
@@ -153,12 +154,14 @@ class Sender:
                 self._summary.clear()
         self._wake.set()
 
-    def close(self, exit_code: int, timeout: float) -> bool:
+    def close(self, exit_code: int | None, timeout: float, state: str | None = None) -> bool:
         """Send everything and the finish within `timeout` seconds, else spool what is left.
 
+        `state` names a final state other than the exit code's (killed).
         True when nothing is left for `sweeptracker sync`.
         """
         self._exit_code = exit_code
+        self._end_state = state
         self._deadline = time.monotonic() + timeout
         self._closing.set()
         self._wake.set()
@@ -209,7 +212,7 @@ class Sender:
             return
         self._pending, self._pending_end = self._take_memory(force=closing), None
         if self._pending is None and closing and not self._finish_queued:
-            self._pending = ops.finish_op(self._exit_code)
+            self._pending = ops.finish_op(self._exit_code, self._end_state)
             self._finish_queued = True
 
     def _take_memory(self, force: bool) -> ops.Op | None:
@@ -251,8 +254,12 @@ class Sender:
             if error.retryable:
                 self._failed()
                 return
-            # Sending it again cannot help; say so once and go on with the rest.
-            self._warn_once(f"SweepTracker dropped data of run {self._run_id}: {error}")
+            if "finish" in op and error.status == 409:
+                # The run already ended another way (a canceled sweep killed it): nothing lost.
+                logger.info("SweepTracker: run %s had already ended: %s", self._run_id, error)
+            else:
+                # Sending it again cannot help; say so once and go on with the rest.
+                self._warn_once(f"SweepTracker dropped data of run {self._run_id}: {error}")
         else:
             self.should_stop = self.should_stop or bool(answer.should_stop)
             if self._down_since is not None:
@@ -308,7 +315,7 @@ class Sender:
         """Past the finish deadline: put everything left, and the finish, in the spool."""
         left = self._take_all()
         if not self._finish_queued:
-            left.append(ops.finish_op(self._exit_code))
+            left.append(ops.finish_op(self._exit_code, self._end_state))
             self._finish_queued = True
         self._spool.append(left)
         logger.warning(

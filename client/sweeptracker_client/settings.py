@@ -142,3 +142,51 @@ def heartbeat_interval() -> float:
 def finish_timeout() -> float:
     """Seconds `finish()` waits for the server before spooling what is left."""
     return env_seconds("SWEEPTRACKER_FINISH_TIMEOUT", 60.0)
+
+
+def env_count(name: str, default: int) -> int:
+    """A whole-number setting from the environment, 0 or more."""
+    raw = os.environ.get(name, "")
+    if not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SweepTrackerError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < 0:
+        raise SweepTrackerError(f"{name} must not be negative, not {raw!r}.")
+    return value
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """How an agent waits, watches its runs and gives up; see `agent_settings()`."""
+
+    poll_interval: float
+    heartbeat_interval: float
+    kill_delay: float
+    max_initial_failures: int
+    initial_failure_window: float
+    max_failures: int
+
+
+def agent_settings() -> AgentSettings:
+    """The agent's settings from the environment, with W&B's defaults.
+
+    SWEEPTRACKER_AGENT_POLL_INTERVAL (5 s) between asks while a sweep is
+    paused or busy; SWEEPTRACKER_AGENT_HEARTBEAT_INTERVAL (5 s) between the
+    heartbeats of a command's run; SWEEPTRACKER_AGENT_KILL_DELAY (30 s) from
+    SIGTERM to SIGKILL of a command told to stop. The agent gives up after
+    SWEEPTRACKER_AGENT_MAX_INITIAL_FAILURES (3) failures within its first
+    SWEEPTRACKER_AGENT_INITIAL_FAILURE_WINDOW (60 s), or after
+    SWEEPTRACKER_AGENT_MAX_FAILURES (5) failures with no more successes than
+    failures; 0 turns a limit off.
+    """
+    return AgentSettings(
+        poll_interval=env_seconds("SWEEPTRACKER_AGENT_POLL_INTERVAL", 5.0),
+        heartbeat_interval=env_seconds("SWEEPTRACKER_AGENT_HEARTBEAT_INTERVAL", 5.0),
+        kill_delay=env_seconds("SWEEPTRACKER_AGENT_KILL_DELAY", 30.0),
+        max_initial_failures=env_count("SWEEPTRACKER_AGENT_MAX_INITIAL_FAILURES", 3),
+        initial_failure_window=env_seconds("SWEEPTRACKER_AGENT_INITIAL_FAILURE_WINDOW", 60.0),
+        max_failures=env_count("SWEEPTRACKER_AGENT_MAX_FAILURES", 5),
+    )

@@ -148,6 +148,8 @@ class SyncReport:
     rows: int = 0
     stored: int = 0
     exit_code: int | None = None
+    # A final state named in the finish (killed), which says more than an exit code.
+    end_state: str | None = None
     warnings: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -155,6 +157,8 @@ class SyncReport:
         ended = (
             f", finished it with exit code {self.exit_code}" if self.exit_code is not None else ""
         )
+        if self.end_state is not None:
+            ended = f", ended it as {self.end_state}"
         return (
             f"Synced run {self.run_id} of {self.project} to {self.base_url}: "
             f"{self.rows} rows ({self.stored} new points){ended}; removed {self.path}."
@@ -218,4 +222,6 @@ def _replay(api: Api, report: SyncReport, number: int, line: bytes) -> None:
     report.rows += ops.row_count(op)
     report.stored += delivered.stored
     if "finish" in op:
-        report.exit_code = int(op["finish"].get("exit_code", 0))
+        exit_code = op["finish"].get("exit_code", 0)
+        report.exit_code = None if exit_code is None else int(exit_code)
+        report.end_state = op["finish"].get("state")

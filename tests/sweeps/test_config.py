@@ -452,6 +452,13 @@ def test_it_refuses_a_config_that_is_not_a_mapping() -> None:
     assert problems_of(["method", "grid"])[0][0] == ""
 
 
+@pytest.mark.parametrize("spec", [{"min": 0, "max": 0.5}, {"min": 0.5, "max": 3}])
+def test_it_refuses_mixed_integer_and_float_bounds_as_ambiguous(spec: dict[str, Any]) -> None:
+    # W&B's schema quietly takes these as uniform; we ask which was meant.
+    problems = problems_of(with_param(spec))
+    assert any("ambiguous" in message and "0.0" in message for _, message in problems)
+
+
 @pytest.mark.parametrize(
     ("spec", "kind"),
     [
@@ -460,9 +467,6 @@ def test_it_refuses_a_config_that_is_not_a_mapping() -> None:
         ({"min": 1, "max": 5}, "int_uniform"),
         ({"min": 0.1, "max": 1.0}, "uniform"),
         ({"min": 1.0, "max": 5.0}, "uniform"),
-        # W&B's schema makes mixed int and float bounds uniform (param_uniform's anyOf).
-        ({"min": 0, "max": 0.5}, "uniform"),
-        ({"min": 0.5, "max": 3}, "uniform"),
         ({"value": 3}, "constant"),
         ({"value": None}, "constant"),
         ({"distribution": "uniform", "min": 0, "max": 1}, "uniform"),

@@ -231,3 +231,23 @@ def test_it_warm_starts_from_another_sweeps_trials(
     refused = api.post("/api/v1/sweeps/", other, format="json")
     assert refused.status_code == 400
     assert "warm_start_from" in refused.json()["config"][0]
+
+
+def test_it_feeds_failed_trials_to_bayes_as_impute_says(
+    api: APIClient, make_sweep: Callable[..., Sweep]
+) -> None:
+    config = {**RANDOM, "method": "bayes", "metric": {"name": "loss", "impute": "latest"}}
+    sweep = make_sweep(config)
+    for value in (0.5, 0.2):
+        report(api, sweep, suggest(api, sweep).json()["trial"], value)
+    failing = suggest(api, sweep).json()
+    api.post(f"/api/v1/runs/{failing['run_id']}/log/", {"summary": {"loss": 0.9}}, format="json")
+    api.post(f"/api/v1/runs/{failing['run_id']}/finish/", {"exit_code": 1}, format="json")
+    from sweeps import sampling
+
+    trials = list(sweep.trials.all())
+    sweep.refresh_from_db()
+    config_object = sampling.SweepConfig.from_dict(sweep.config)
+    kept = sampling._study(sweep, config_object, trials)
+    values = sorted(t.value for t in kept.study.get_trials() if t.value is not None)
+    assert values == [0.2, 0.5, 0.9]
