@@ -133,6 +133,10 @@ class Trial(models.Model):
     @property
     def objective(self) -> list[float] | None:
         """Every objective value, single-objective included, or None."""
-        if self.values is not None:
-            return [float(v) for v in self.values]
-        return None if self.value is None else [self.value]
+        return objective_of_columns(self.value, self.values)
+
+
+def objective_of_columns(value: float | None, values: list[float] | None) -> list[float] | None:
+    if values is not None:
+        return [float(v) for v in values]
+    return None if value is None else [value]

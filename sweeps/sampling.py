@@ -32,12 +32,30 @@ from sweeps import distributions, space
 from sweeps.config import SweepConfig
 from sweeps.distributions import point_key
 from sweeps.lifecycle import move_to
-from sweeps.models import Sweep, SweepState, Trial, TrialState
+from sweeps.models import Sweep, SweepState, Trial, TrialState, objective_of_columns
 from sweeps.results import end_if_done, objective_of
 
 # One thread per GP fit: several server workers share two cores.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """What a suggestion reads of each trial: a few columns, no model instances."""
+
+    number: int
+    state: str
+    value: float | None
+    values: list[float] | None
+    point_key: str
+
+    @property
+    def objective(self) -> list[float] | None:
+        return objective_of_columns(self.value, self.values)
+
+
+ROW_COLUMNS = ("number", "state", "value", "values", "point_key")
 
 
 @dataclass(frozen=True)
@@ -102,7 +120,7 @@ def _imputed(config: SweepConfig, how: str, complete: list[list[float]]) -> list
     return result
 
 
-def _study_state(trial: Trial) -> str:
+def _study_state(trial: TrialRow) -> str:
     # A pruned run that has not ended yet still holds its point, as a running one does.
     if trial.state == TrialState.PRUNED and not trial.objective:
         return TrialState.RUNNING
@@ -110,9 +128,12 @@ def _study_state(trial: Trial) -> str:
 
 
 def _frozen(
-    trial: Trial, dists: dict[str, BaseDistribution], stand_in: list[float] | None
+    trial: TrialRow,
+    internal: dict[str, Any],
+    dists: dict[str, BaseDistribution],
+    stand_in: list[float] | None,
 ) -> optuna.trial.FrozenTrial | None:
-    params = {name: trial.internal[name] for name in dists if name in trial.internal}
+    params = {name: internal[name] for name in dists if name in internal}
     if len(params) != len(dists):
         return None
     state, objective = _study_state(trial), trial.objective
@@ -143,6 +164,7 @@ class _KeptStudy:
     (copying) every trial into Optuna each time.
     """
 
+    sweep_id: str
     study: optuna.Study
     fingerprint: tuple[Any, ...]
     # Trial number -> (Optuna trial id or None when left out, state it was added in).
@@ -153,7 +175,7 @@ _KEPT: OrderedDict[str, _KeptStudy] = OrderedDict()
 MAX_KEPT_STUDIES = 32
 
 
-def _study(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> _KeptStudy:
+def _study(sweep: Sweep, config: SweepConfig, trials: list[TrialRow]) -> _KeptStudy:
     complete = [t.objective for t in trials if t.state == TrialState.COMPLETE and t.objective]
     fail_value = _imputed(config, config.impute, complete)  # type: ignore[arg-type]
     running_value = _imputed(config, config.impute_while_running, complete)  # type: ignore[arg-type]
@@ -169,7 +191,7 @@ def _study(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> _KeptStudy
     ):
         study = optuna.create_study(directions=[m.goal for m in config.metrics])
         study.add_trials(_warm_start(sweep, optuna_distributions(config)))
-        kept = _KeptStudy(study, fingerprint)
+        kept = _KeptStudy(sweep.pk, study, fingerprint)
     _KEPT[sweep.pk] = kept
     _KEPT.move_to_end(sweep.pk)
     while len(_KEPT) > MAX_KEPT_STUDIES:
@@ -177,8 +199,26 @@ def _study(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> _KeptStudy
     latest = _latest_values(sweep, config, trials)
     _bring_up_to_date(kept, config, trials, (fail_value, running_value), latest)
     seed = int(np.random.default_rng([sweep.seed, sweep.next_number]).integers(2**31))
-    kept.study.sampler = _sampler(config, seed, len(complete))
+    sampler = _sampler(config, seed, len(complete))
+    _carry_search_space(kept.study.sampler, sampler)
+    kept.study.sampler = sampler
     return kept
+
+
+# Where Optuna 5.0's samplers keep their IntersectionSearchSpace.
+_SEARCH_SPACE_ATTRIBUTES = ("_search_space", "_intersection_search_space")
+
+
+def _carry_search_space(old: Any, new: Any) -> None:
+    """Hand the previous sampler's search-space cache to the new one.
+
+    A fresh sampler (seeded for this trial number) would recompute the intersection
+    of every trial's space; Optuna's cache is incremental over one study, which the
+    kept study is.
+    """
+    for name in _SEARCH_SPACE_ATTRIBUTES:
+        if type(old) is type(new) and hasattr(old, name) and hasattr(new, name):
+            setattr(new, name, getattr(old, name))
 
 
 def _warm_start(sweep: Sweep, dists: dict[str, BaseDistribution]) -> list[Any]:
@@ -193,7 +233,7 @@ def _warm_start(sweep: Sweep, dists: dict[str, BaseDistribution]) -> list[Any]:
     ]
 
 
-def _latest_values(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> dict[int, Any]:
+def _latest_values(sweep: Sweep, config: SweepConfig, trials: list[TrialRow]) -> dict[int, Any]:
     """For `impute: latest`: the last logged metric value of failed (or running) runs."""
     states = {TrialState.FAILED} if config.impute == "latest" else set()
     if config.impute_while_running == "latest":
@@ -211,7 +251,7 @@ def _latest_values(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> di
 
 def _stand_in(
     config: SweepConfig,
-    trial: Trial,
+    trial: TrialRow,
     state: str,
     imputed: tuple[list[float] | None, list[float] | None],
     latest: dict[int, Any],
@@ -227,12 +267,18 @@ def _stand_in(
 def _bring_up_to_date(
     kept: _KeptStudy,
     config: SweepConfig,
-    trials: list[Trial],
+    trials: list[TrialRow],
     imputed: tuple[list[float] | None, list[float] | None],
     latest: dict[int, Any],
 ) -> None:
     dists = optuna_distributions(config)
     storage = kept.study._storage  # in-memory: the only way to end a trial added as running
+    new = [t.number for t in trials if t.number not in kept.added]
+    internals = dict(
+        Trial.objects.filter(sweep_id=kept.sweep_id, number__in=new).values_list(
+            "number", "internal"
+        )
+    )
     for trial in trials:
         state = _study_state(trial)
         trial_id, added_as = kept.added.get(trial.number, (None, ""))
@@ -245,7 +291,7 @@ def _bring_up_to_date(
             continue
         frozen = None
         if state != TrialState.FAILED or stand_in is not None:
-            frozen = _frozen(trial, dists, stand_in)
+            frozen = _frozen(trial, internals.get(trial.number, {}), dists, stand_in)
         if frozen is not None:
             kept.study.add_trial(frozen)
             trial_id = len(kept.study.get_trials(deepcopy=False)) - 1
@@ -253,7 +299,7 @@ def _bring_up_to_date(
 
 
 def _end(
-    storage: Any, trial_id: int, trial: Trial, state: str, stand_in: list[float] | None
+    storage: Any, trial_id: int, trial: TrialRow, state: str, stand_in: list[float] | None
 ) -> None:
     objective = trial.objective
     if state == TrialState.COMPLETE and objective:
@@ -267,7 +313,7 @@ def _end(
         storage.set_trial_state_values(trial_id, OptunaState.FAIL)
 
 
-def suggest_bayes(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> Suggestion:
+def suggest_bayes(sweep: Sweep, config: SweepConfig, trials: list[TrialRow]) -> Suggestion:
     """Ask the sweep's sampler for the next parameters."""
     kept = _study(sweep, config, trials)
     asked = kept.study.ask(fixed_distributions=optuna_distributions(config))
@@ -314,10 +360,10 @@ def suggest_trial(sweep_id: str) -> Trial:
     with transaction.atomic():
         sweep = Sweep.objects.select_for_update().select_related("project").get(pk=sweep_id)
         config = SweepConfig.from_dict(sweep.config)
-        fields = ("sweep", "number", "state", "params", "internal", "point_key", "value", "values")
         try:
             check_open(sweep)
-            suggestion = _suggest(sweep, config, list(sweep.trials.only(*fields)))
+            rows = Trial.objects.filter(sweep_id=sweep.pk).values_list(*ROW_COLUMNS)
+            suggestion = _suggest(sweep, config, [TrialRow(*row) for row in rows])
             trial = _store(sweep, suggestion)
         except SweepUnavailable as error:
             # Leave the block normally so that a state change (finished) is kept.
@@ -344,7 +390,7 @@ def check_open(sweep: Sweep) -> None:
         )
 
 
-def _suggest(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> Suggestion:
+def _suggest(sweep: Sweep, config: SweepConfig, trials: list[TrialRow]) -> Suggestion:
     if config.method == "bayes":
         return suggest_bayes(sweep, config, trials)
     if config.method == "random" and not config.without_replacement:
@@ -355,7 +401,7 @@ def _suggest(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> Suggesti
     )
 
 
-def _next_point(sweep: Sweep, config: SweepConfig, trials: list[Trial]) -> dict[str, Any]:
+def _next_point(sweep: Sweep, config: SweepConfig, trials: list[TrialRow]) -> dict[str, Any]:
     """The next grid point not yet done, or a random unused one without replacement.
 
     Unlike W&B, a point whose run failed is handed out again, up to GRID_RETRY_LIMIT.

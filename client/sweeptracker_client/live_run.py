@@ -12,14 +12,21 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from sweeptracker_client import settings
+from sweeptracker_client import assignment, settings
 from sweeptracker_client.api import Api, RunInfo
 from sweeptracker_client.errors import SweepTrackerError
-from sweeptracker_client.mappings import Config, ConfigSource, Summary
+from sweeptracker_client.mappings import (
+    Config,
+    ConfigSource,
+    KeyPath,
+    Summary,
+    leaf_paths,
+    merge,
+)
 from sweeptracker_client.sender import Sender
 from sweeptracker_client.spool import Spool
 from sweeptracker_client.values import metrics, number_to_wire, to_wire
@@ -33,6 +40,8 @@ _current: Run | None = None
 _unfinished: set[Run] = set()
 _exit_hooks_installed = False
 _uncaught_exception = False
+# The code the script passed to sys.exit(), so that the run ends as the process does.
+_exit_code: int | None = None
 
 
 class Run:
@@ -40,6 +49,8 @@ class Run:
 
     Made by `init()`. log() only queues: a background thread sends the data.
     As a context manager it finishes on exit, as failed if an exception escaped.
+    In a sweep, `sweep_id` is the sweep's id and the `locked` config paths
+    (the swept parameters) cannot be changed.
     """
 
     def __init__(
@@ -49,14 +60,18 @@ class Run:
         sender: Sender,
         config: dict[str, Any],
         finish_timeout: float,
+        locked: Iterable[KeyPath] = (),
+        sweep_id: str | None = None,
     ) -> None:
         self.id = info.id
         self.name = info.name
         self.project = info.project
         self.base_url = base_url
+        self.sweep_id = sweep_id
         self._sender = sender
         self._finish_timeout = finish_timeout
         self.config = Config(config, on_change=self._config_changed)
+        self.config.lock(locked, "sweep")
         self.summary = Summary(sender.merge_summary, self._summary_replaced)
         self._step = 0
         self._partial: dict[str, float] = {}
@@ -89,22 +104,55 @@ class Run:
         # Checked before anything is created, so a bad value leaves no empty run behind.
         checked = Config(config).as_dict()
         finish_timeout = settings.finish_timeout()
-        spool_after, heartbeat_interval = settings.spool_after(), settings.heartbeat_interval()
         with Api(base_url, api_key) as api:
             ensure_project(api, project)
             info = api.create_run(project, name, to_wire(checked), list(tags or []), notes)
-        spool = Spool(
-            settings.spool_dir() / f"{info.id}.jsonl",
-            {"base_url": base_url, "project": info.project, "run_id": info.id, "name": info.name},
+        return cls(info, base_url, _sender(info, base_url, api_key), checked, finish_timeout)
+
+    @classmethod
+    def join(
+        cls,
+        given: assignment.Assignment,
+        project: str | None = None,
+        config: ConfigSource | None = None,
+        name: str | None = None,
+        tags: Sequence[str] | None = None,
+        notes: str | None = None,
+    ) -> Run:
+        """Take over the run an agent made for a sweep trial, as init() does inside an agent.
+
+        As in W&B, the sweep's params win over `config` (merged at every
+        depth) and are locked; the run keeps its sweep's project.
+        """
+        checked = Config(config).as_dict()
+        merged = merge(checked, given.params)
+        finish_timeout = settings.finish_timeout()
+        with Api(given.base_url, given.api_key) as api:
+            info = api.run(given.run_id)
+            if project and project != info.project:
+                logger.warning(
+                    "SweepTracker: ignored project=%r: run %s of sweep %s belongs to %r.",
+                    project,
+                    info.id,
+                    given.sweep_id,
+                    info.project,
+                )
+            fields = _changed_fields(info, merged, name, tags, notes)
+            if fields:
+                api.update_run(info.id, fields)
+                info.name = name or info.name
+        sender = _sender(info, given.base_url, given.api_key)
+        run = cls(
+            info,
+            given.base_url,
+            sender,
+            merged,
+            finish_timeout,
+            locked=leaf_paths(given.params),
+            sweep_id=given.sweep_id,
         )
-        sender = Sender(
-            Api(base_url, api_key),
-            info.id,
-            spool,
-            spool_after=spool_after,
-            heartbeat_interval=heartbeat_interval,
-        )
-        return cls(info, base_url, sender, checked, finish_timeout)
+        given.run = run
+        return run
 
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.name!r} of {self.project}: {self.url}>"
@@ -189,6 +237,11 @@ class Run:
     def _summary_replaced(self, summary: dict[str, Any]) -> None:
         self._sender.replace("summary", summary)
 
+    @property
+    def finished(self) -> bool:
+        """True once finish() (or kill()) was called."""
+        return self._finished
+
     def finish(self, exit_code: int = 0, timeout: float | None = None) -> None:
         """Send what is left and end the run (exit code 0: finished, else failed).
 
@@ -196,6 +249,13 @@ class Run:
         default); what could not be sent by then is kept in a spool file for
         `sweeptracker sync`. Calling it again does nothing.
         """
+        self._end(exit_code, timeout, None)
+
+    def kill(self, timeout: float | None = None) -> None:
+        """Send what is left and end the run as killed (what an agent does on Ctrl-C)."""
+        self._end(None, timeout, "killed")
+
+    def _end(self, exit_code: int | None, timeout: float | None, state: str | None) -> None:
         global _current
         with self._finish_lock:
             if self._finished:
@@ -205,7 +265,43 @@ class Run:
         _unfinished.discard(self)
         if _current is self:
             _current = None
-        self._sender.close(exit_code, self._finish_timeout if timeout is None else timeout)
+        wait = self._finish_timeout if timeout is None else timeout
+        self._sender.close(exit_code, wait, state)
+
+
+def _sender(info: RunInfo, base_url: str, api_key: str) -> Sender:
+    """The background sender of a run, spooling to its own file."""
+    spool = Spool(
+        settings.spool_dir() / f"{info.id}.jsonl",
+        {"base_url": base_url, "project": info.project, "run_id": info.id, "name": info.name},
+    )
+    return Sender(
+        Api(base_url, api_key),
+        info.id,
+        spool,
+        spool_after=settings.spool_after(),
+        heartbeat_interval=settings.heartbeat_interval(),
+    )
+
+
+def _changed_fields(
+    info: RunInfo,
+    config: dict[str, Any],
+    name: str | None,
+    tags: Sequence[str] | None,
+    notes: str | None,
+) -> dict[str, Any]:
+    """What init() asks to change on a run it joins."""
+    fields: dict[str, Any] = {}
+    if config != info.config:
+        fields["config"] = to_wire(config)
+    if name:
+        fields["name"] = name
+    if tags:
+        fields["tags"] = list(tags)
+    if notes:
+        fields["notes"] = notes
+    return fields
 
 
 def _check_step(step: Any) -> int:
@@ -261,11 +357,18 @@ def init(
     `project`, `base_url` and `api_key` default to SWEEPTRACKER_PROJECT,
     SWEEPTRACKER_BASE_URL and SWEEPTRACKER_API_KEY, then to the settings file
     written by `sweeptracker login`. The project is created if it does not exist.
+
+    Inside a sweep agent, init() joins the run the sweep suggested instead:
+    `run.config` holds the suggested params (over `config`), and they are locked.
     """
     global _current
     if _current is not None:
         _current.finish()
-    run = Run.start(project, config, name, tags, notes, base_url, api_key)
+    given = assignment.take()
+    if given is not None:
+        run = Run.join(given, project, config, name, tags, notes)
+    else:
+        run = Run.start(project, config, name, tags, notes, base_url, api_key)
     _current = run
     return run
 
@@ -290,6 +393,15 @@ def _install_exit_hooks() -> None:
     _exit_hooks_installed = True
     atexit.register(_finish_at_exit)
     previous = sys.excepthook
+    original_exit = sys.exit
+
+    def exit_hook(status: object = None) -> None:
+        # As wandb does: remembered so that sys.exit(1) ends the run failed, not finished.
+        global _exit_code
+        _exit_code = _code_of(status)
+        original_exit(status)
+
+    sys.exit = exit_hook  # type: ignore[assignment]
 
     def excepthook(
         exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
@@ -302,6 +414,16 @@ def _install_exit_hooks() -> None:
     sys.excepthook = excepthook
 
 
+def _code_of(status: object) -> int:
+    """The process exit code of sys.exit(status)."""
+    if status is None:
+        return 0
+    if isinstance(status, int):
+        return status
+    return 1
+
+
 def _finish_at_exit() -> None:
+    exit_code = 1 if _uncaught_exception else (_exit_code or 0)
     for run in list(_unfinished):
-        run.finish(exit_code=1 if _uncaught_exception else 0)
+        run.finish(exit_code=exit_code)

@@ -1,0 +1,671 @@
+"""Plotly figures of a sweep: built here as data, drawn by static/js/sweeps.js.
+
+Each builder takes rows from sweeps/plot_data.py and returns a Chart whose figure is a
+plain dict (data, layout, config) for json_script. Every string a user chose (parameter
+names, categorical values, metric names) is HTML-escaped before it goes into a figure:
+Plotly renders titles, labels and hover text as HTML-like markup, and shows the entities
+as the characters they stand for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from sweeps.models import TrialState
+from sweeps.plot_data import Axis, Curve, TrialPoint
+
+PLOTLY_CONFIG: dict[str, Any] = {
+    "responsive": True,
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+}
+ACCENT = "#4f46e5"
+BEST = "#f59e0b"
+PRUNED = "#9ca3af"
+RUNNING = "#0ea5e9"
+FAILED = "#f87171"
+STOPPED = "#dc2626"
+GRID_COLOR = "#e5e7eb"
+FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
+# Bright is good on every chart: Viridis ends in yellow, reversed when lower is better.
+COLORSCALE = "Viridis"
+# Plotly draws at most 60 parallel axes; the metric takes one.
+MAX_DIMENSIONS = 60
+CONTOUR_GRID = 48
+TOP_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A figure, the id of the div it is drawn in, and the words around it."""
+
+    id: str
+    title: str
+    figure: dict[str, Any]
+    note: str = ""
+    height: int = 340
+
+    @property
+    def empty(self) -> bool:
+        return bool(self.figure["empty"])
+
+
+def text(value: str) -> str:
+    """A user's string made safe for Plotly's markup (it shows the entities as characters)."""
+    return escape(value, quote=False)
+
+
+def metric_label(name: str, goal: str) -> str:
+    return f"{name} {'↓' if goal == 'minimize' else '↑'}"
+
+
+def number_label(value: float) -> str:
+    """1e-05 as 1e-5, 0.001 as 0.001: short labels for log-axis ticks."""
+    label = f"{value:.3g}"
+    return label.replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+
+
+def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+    """Tick positions in log10 units and their labels as values, for [low, high].
+
+    Decades when the range spans several; 1, 2 and 5 of each decade when it spans
+    few, so a narrow log axis still gets readable ticks.
+    """
+    first, last = math.floor(low), math.ceil(high)
+    mantissas = (1,) if last - first >= 4 else (1, 2, 5)
+    ticks = [(k + math.log10(m), m * 10.0**k) for k in range(first, last + 1) for m in mantissas]
+    inside = [(t, v) for t, v in ticks if low - 1e-9 <= t <= high + 1e-9]
+    if len(inside) < 2:
+        inside = [(low, 10.0**low), (high, 10.0**high)]
+    return [t for t, _ in inside], [number_label(v) for _, v in inside]
+
+
+def chart_id(kind: str, name: str = "") -> str:
+    """A DOM id; parameter names may hold '.', so they go in as a digest."""
+    if not name:
+        return f"chart-{kind}"
+    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:12]
+    return f"chart-{kind}-{digest}"
+
+
+def _layout(div: str, **updates: Any) -> dict[str, Any]:
+    layout: dict[str, Any] = {
+        # "none" keeps figures small: the default template adds kilobytes to every poll.
+        "template": "none",
+        # A constant uirevision makes Plotly.react keep the user's zoom, pan and brushing.
+        "uirevision": div,
+        "autosize": True,
+        "font": FONT,
+        "margin": {"l": 60, "r": 20, "t": 16, "b": 48, "pad": 2},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "showlegend": False,
+        "hoverlabel": {"font": FONT},
+    }
+    layout.update(updates)
+    return layout
+
+
+def _axis(title: str = "", **updates: Any) -> dict[str, Any]:
+    axis: dict[str, Any] = {
+        "gridcolor": GRID_COLOR,
+        "zeroline": False,
+        "automargin": True,
+        "title": {"text": title, "standoff": 8},
+    }
+    axis.update(updates)
+    return axis
+
+
+def _figure(div: str, traces: list[Any], layout: dict[str, Any]) -> dict[str, Any]:
+    plotly_json = go.Figure(data=traces, layout=layout).to_plotly_json()
+    return {
+        "div": div,
+        "data": plotly_json["data"],
+        "layout": plotly_json["layout"],
+        "config": PLOTLY_CONFIG,
+        "empty": False,
+        "message": "",
+    }
+
+
+def _empty(div: str, message: str) -> dict[str, Any]:
+    """No figure yet: the page shows `message` where the chart will be."""
+    return {
+        "div": div,
+        "data": [],
+        "layout": {},
+        "config": PLOTLY_CONFIG,
+        "empty": True,
+        "message": message,
+    }
+
+
+def finished(points: list[TrialPoint]) -> list[TrialPoint]:
+    """Complete and pruned trials with a finite value: the ones a chart can place."""
+    return [
+        p
+        for p in points
+        if p.state in (TrialState.COMPLETE, TrialState.PRUNED)
+        and p.value is not None
+        and math.isfinite(p.value)
+    ]
+
+
+def better(goal: str, a: float, b: float) -> bool:
+    return a < b if goal == "minimize" else a > b
+
+
+# Parallel coordinates --------------------------------------------------------------------
+
+
+def _dimension(axis: Axis, positions: list[float | None]) -> dict[str, Any]:
+    placed = [p for p in positions if p is not None]
+    low, high = (min(placed), max(placed)) if placed else (0.0, 1.0)
+    dimension: dict[str, Any] = {"label": text(axis.name)}
+    if axis.kind == "categorical":
+        count = len(axis.labels)
+        low, high = (0.0, count - 1.0) if count > 1 else (-0.5, 0.5)
+        dimension["tickvals"] = list(range(count))
+        dimension["ticktext"] = [text(label[:24]) for label in axis.labels]
+    elif low == high:
+        low, high = low - 0.5, high + 0.5
+    if axis.kind == "log":
+        dimension["tickvals"], dimension["ticktext"] = log_ticks(low, high)
+    # A value that cannot be placed (a parameter added to the config later) sits at the bottom.
+    dimension["values"] = [low if p is None else p for p in positions]
+    dimension["range"] = [low, high]
+    return dimension
+
+
+def top_range(values: list[float], goal: str) -> list[float]:
+    """The metric range of the best 10% of the trials (at least the best one)."""
+    ranked = sorted(values, reverse=goal != "minimize")
+    cut = ranked[max(math.ceil(len(ranked) * TOP_FRACTION), 1) - 1]
+    low, high = (ranked[0], cut) if goal == "minimize" else (cut, ranked[0])
+    # A range of zero width would select nothing on screen; widen it a hair.
+    pad = max(abs(high - low), abs(high), 1e-12) * 1e-6
+    return [low - pad, high + pad]
+
+
+def parallel_chart(axes: list[Axis], points: list[TrialPoint], metric: str, goal: str) -> Chart:
+    div = chart_id("parallel")
+    title = "Parallel coordinates"
+    drawn = finished(points)
+    if not drawn:
+        return Chart(div, title, _empty(div, "No finished trials yet."), height=440)
+    dimensions = [
+        _dimension(axis, [axis.position(p.params.get(axis.name)) for p in drawn])
+        for axis in axes[: MAX_DIMENSIONS - 1]
+    ]
+    values = [p.value for p in drawn]
+    dimensions.append(
+        {
+            "label": f"<b>{text(metric_label(metric, goal))}</b>",
+            "values": values,
+            "constraintrange": top_range(values, goal),  # type: ignore[arg-type]
+        }
+    )
+    trace = go.Parcoords(
+        dimensions=dimensions,
+        line={
+            "color": values,
+            "colorscale": COLORSCALE,
+            "reversescale": goal == "minimize",
+            "showscale": True,
+            "colorbar": {"thickness": 12, "title": {"text": text(metric)}},
+        },
+        unselected={"line": {"color": "#cbd5e1", "opacity": 0.35}},
+        labelfont={"size": 12},
+        tickfont={"size": 11},
+        labelangle=-12 if len(dimensions) > 6 else 0,
+        customdata=[p.number for p in drawn],
+    )
+    layout = _layout(div, margin={"l": 48, "r": 40, "t": 56, "b": 24})
+    shown = max(math.ceil(len(drawn) * TOP_FRACTION), 1)
+    note = (
+        f"One line per finished trial ({len(drawn)}), coloured by {metric}. "
+        f"The best {shown} {'is' if shown == 1 else 'are'} highlighted: drag along any axis "
+        "to pick other lines, click outside the band to clear it."
+    )
+    return Chart(div, title, _figure(div, [trace], layout), note=note, height=440)
+
+
+# Optimization history --------------------------------------------------------------------
+
+
+def history_chart(points: list[TrialPoint], metric: str, goal: str) -> Chart:
+    div = chart_id("history")
+    title = "Optimization history"
+    drawn = finished(points)
+    if not drawn:
+        return Chart(div, title, _empty(div, "No finished trials yet."))
+    complete = [p for p in drawn if p.state == TrialState.COMPLETE]
+    pruned = [p for p in drawn if p.state == TrialState.PRUNED]
+    best_x: list[int] = []
+    best_y: list[float] = []
+    for p in complete:
+        if not best_y or better(goal, p.value, best_y[-1]):  # type: ignore[arg-type]
+            best_x.append(p.number)
+            best_y.append(p.value)  # type: ignore[arg-type]
+        else:
+            best_x.append(p.number)
+            best_y.append(best_y[-1])
+    if drawn and best_x and best_x[-1] != drawn[-1].number:
+        # Carry the line to the newest trial so it reads "best so far" right up to now.
+        best_x.append(drawn[-1].number)
+        best_y.append(best_y[-1])
+    hover = "trial #%{x}<br>%{y:.6g}<extra>%{fullData.name}</extra>"
+    traces = [
+        go.Scatter(
+            x=[p.number for p in complete],
+            y=[p.value for p in complete],
+            mode="markers",
+            name="complete",
+            marker={"color": ACCENT, "size": 7, "opacity": 0.75},
+            hovertemplate=hover,
+        ),
+        go.Scatter(
+            x=[p.number for p in pruned],
+            y=[p.value for p in pruned],
+            mode="markers",
+            name="pruned",
+            marker={"color": PRUNED, "size": 7, "symbol": "circle-open"},
+            hovertemplate=hover,
+        ),
+        go.Scatter(
+            x=best_x,
+            y=best_y,
+            mode="lines",
+            name="best so far",
+            line={"color": BEST, "width": 2.5, "shape": "hv"},
+            hoverinfo="skip",
+        ),
+        go.Scatter(
+            x=[p.number for p in complete if p.is_best],
+            y=[p.value for p in complete if p.is_best],
+            mode="markers",
+            name="best",
+            marker={"color": BEST, "size": 15, "symbol": "star", "line": {"color": "#92400e"}},
+            hovertemplate=hover,
+        ),
+    ]
+    layout = _layout(
+        div,
+        showlegend=True,
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        margin={"l": 60, "r": 20, "t": 36, "b": 48, "pad": 2},
+        hovermode="closest",
+        xaxis=_axis("trial"),
+        yaxis=_axis(text(metric_label(metric, goal))),
+    )
+    return Chart(div, title, _figure(div, traces, layout))
+
+
+# Parameter importance --------------------------------------------------------------------
+
+
+def importance_chart(result: dict[str, Any] | None, complete: int) -> Chart:
+    div = chart_id("importance")
+    title = "Parameter importance"
+    scores = (result or {}).get("importances") or {}
+    if not scores:
+        message = f"Importance needs at least 2 complete trials; {complete} so far."
+        return Chart(div, title, _empty(div, message))
+    ranked = sorted(scores.items(), key=lambda item: item[1])  # Plotly draws bars bottom-up
+    trace = go.Bar(
+        x=[score for _, score in ranked],
+        y=[text(name) for name, _ in ranked],
+        orientation="h",
+        marker={"color": ACCENT},
+        text=[f"{score:.0%}" for _, score in ranked],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+    )
+    top = max(score for _, score in ranked) or 1.0
+    layout = _layout(
+        div,
+        margin={"l": 20, "r": 40, "t": 8, "b": 40, "pad": 4},
+        xaxis=_axis("importance", range=[0, top * 1.18], tickformat=".0%"),
+        yaxis=_axis("", automargin=True, gridcolor="rgba(0,0,0,0)"),
+        bargap=0.35,
+    )
+    height = min(max(120 + 34 * len(ranked), 220), 720)
+    return Chart(div, title, _figure(div, [trace], layout), height=height)
+
+
+# Slices and contour ----------------------------------------------------------------------
+
+
+def _slice_x(axis: Axis, points: list[TrialPoint]) -> tuple[list[Any], dict[str, Any]]:
+    """x values of a slice plot and its axis: a real log axis, or categories in config order."""
+    raw = [p.params.get(axis.name) for p in points]
+    if axis.kind == "categorical":
+        labels = [text(label) for label in axis.labels]
+        xs = [labels[int(pos)] if (pos := axis.position(v)) is not None else None for v in raw]
+        return xs, {"type": "category", "categoryorder": "array", "categoryarray": labels}
+    xs = [None if axis.position(v) is None else v for v in raw]
+    return xs, {"type": "log" if axis.kind == "log" else "linear"}
+
+
+def slice_charts(axes: list[Axis], points: list[TrialPoint], metric: str, goal: str) -> list[Chart]:
+    drawn = finished(points)
+    charts = []
+    for axis in axes:
+        div = chart_id("slice", axis.name)
+        if not drawn:
+            charts.append(Chart(div, axis.name, _empty(div, "No finished trials yet.")))
+            continue
+        groups = [
+            ([p for p in drawn if p.state == TrialState.COMPLETE], "complete"),
+            ([p for p in drawn if p.state == TrialState.PRUNED], "pruned"),
+            ([p for p in drawn if p.is_best], "best"),
+        ]
+        traces = []
+        x_axis: dict[str, Any] = {}
+        for group, name in groups:
+            xs, x_axis = _slice_x(axis, group)
+            marker: dict[str, Any] = {"size": 8, "opacity": 0.8}
+            if name == "complete":
+                # Later trials darker: shows where the sampler went as the sweep went on.
+                marker |= {"color": [p.number for p in group], "colorscale": "Blues", "cmin": -5}
+            elif name == "pruned":
+                marker |= {"color": PRUNED, "symbol": "circle-open"}
+            else:
+                marker |= {"color": BEST, "size": 15, "symbol": "star", "opacity": 1}
+            traces.append(
+                go.Scatter(
+                    x=xs,
+                    y=[p.value for p in group],
+                    customdata=[p.number for p in group],
+                    mode="markers",
+                    name=name,
+                    marker=marker,
+                    hovertemplate="trial #%{customdata}<br>%{x}<br>%{y:.6g}"
+                    f"<extra>{name}</extra>",
+                )
+            )
+        layout = _layout(
+            div,
+            hovermode="closest",
+            xaxis=_axis(text(axis.name), **x_axis),
+            yaxis=_axis(text(metric_label(metric, goal))),
+        )
+        charts.append(Chart(div, axis.name, _figure(div, traces, layout), height=300))
+    return charts
+
+
+def contour_axes(axes: list[Axis], importance: dict[str, Any] | None) -> list[Axis]:
+    """The two most important parameters, else the first two numeric ones, else any two."""
+    by_name = {axis.name: axis for axis in axes}
+    scores = (importance or {}).get("importances") or {}
+    ranked = [by_name[name] for name in sorted(scores, key=scores.get, reverse=True)]  # type: ignore[arg-type]
+    ranked = [axis for axis in ranked if axis.name in by_name]
+    if len(ranked) >= 2:
+        return ranked[:2]
+    numeric = [axis for axis in axes if axis.kind != "categorical"]
+    return (numeric if len(numeric) >= 2 else axes)[:2]
+
+
+def _grid(axis: Axis, positions: list[float]) -> np.ndarray:
+    if axis.kind == "categorical":
+        low, high = 0.0, max(len(axis.labels) - 1.0, 1.0)
+    else:
+        low, high = min(positions), max(positions)
+        if low == high:
+            low, high = low - 0.5, high + 0.5
+    return np.linspace(low, high, CONTOUR_GRID)
+
+
+def _ticks(axis: Axis, grid: np.ndarray) -> dict[str, Any]:
+    if axis.kind == "categorical":
+        labels = [text(label[:24]) for label in axis.labels]
+        return {"tickvals": list(range(len(labels))), "ticktext": labels}
+    if axis.kind == "log":
+        tickvals, ticktext = log_ticks(float(grid[0]), float(grid[-1]))
+        return {"tickvals": tickvals, "ticktext": ticktext}
+    return {}
+
+
+def interpolate(
+    xs: np.ndarray, ys: np.ndarray, zs: np.ndarray, gx: np.ndarray, gy: np.ndarray
+) -> np.ndarray:
+    """z on the grid by inverse-distance weighting of the trials, distances in axis units.
+
+    Simple and without scipy's triangulation, so it works for any point layout (a
+    categorical axis puts many trials on one line, which Delaunay cannot take).
+    """
+    span_x = (gx[-1] - gx[0]) or 1.0
+    span_y = (gy[-1] - gy[0]) or 1.0
+    mesh_x, mesh_y = np.meshgrid(gx, gy)
+    dx = (mesh_x[..., None] - xs) / span_x
+    dy = (mesh_y[..., None] - ys) / span_y
+    weights = 1.0 / (dx**2 + dy**2 + 1e-6) ** 1.5
+    return (weights * zs).sum(axis=-1) / weights.sum(axis=-1)
+
+
+def contour_chart(
+    axes: list[Axis],
+    points: list[TrialPoint],
+    metric: str,
+    goal: str,
+    importance: dict[str, Any] | None,
+) -> Chart:
+    div = chart_id("contour")
+    pair = contour_axes(axes, importance)
+    if len(pair) < 2:
+        return Chart(div, "Contour", _empty(div, "A contour needs two parameters that vary."))
+    x_axis, y_axis = pair
+    title = f"Contour: {x_axis.name} × {y_axis.name}"
+    placed = []
+    for p in finished(points):
+        if p.state != TrialState.COMPLETE:
+            continue
+        x = x_axis.position(p.params.get(x_axis.name))
+        y = y_axis.position(p.params.get(y_axis.name))
+        if x is not None and y is not None:
+            placed.append((x, y, p))
+    if len(placed) < 3:
+        message = f"The contour needs 3 complete trials; {len(placed)} so far."
+        return Chart(div, title, _empty(div, message), height=420)
+    xs = np.array([x for x, _, _ in placed])
+    ys = np.array([y for _, y, _ in placed])
+    zs = np.array([p.value for _, _, p in placed], dtype=float)
+    gx, gy = _grid(x_axis, list(xs)), _grid(y_axis, list(ys))
+    z = interpolate(xs, ys, zs, gx, gy)
+    best = [(x, y, p) for x, y, p in placed if p.is_best]
+    traces = [
+        go.Contour(
+            x=gx.tolist(),
+            y=gy.tolist(),
+            z=z.tolist(),
+            colorscale=COLORSCALE,
+            reversescale=goal == "minimize",
+            contours={"coloring": "heatmap", "showlines": True},
+            line={"width": 0.5, "color": "rgba(255,255,255,0.5)"},
+            colorbar={"thickness": 12, "title": {"text": text(metric)}},
+            hoverinfo="skip",
+        ),
+        go.Scatter(
+            x=xs.tolist(),
+            y=ys.tolist(),
+            customdata=[[p.number, p.value] for _, _, p in placed],
+            mode="markers",
+            name="trials",
+            marker={"color": "white", "size": 7, "line": {"color": "#111827", "width": 1}},
+            hovertemplate="trial #%{customdata[0]}<br>%{customdata[1]:.6g}<extra></extra>",
+        ),
+        go.Scatter(
+            x=[x for x, _, _ in best],
+            y=[y for _, y, _ in best],
+            mode="markers",
+            name="best",
+            marker={"color": BEST, "size": 16, "symbol": "star", "line": {"color": "#111827"}},
+            hoverinfo="skip",
+        ),
+    ]
+    layout = _layout(
+        div,
+        hovermode="closest",
+        xaxis=_axis(text(x_axis.name), **_ticks(x_axis, gx)),
+        yaxis=_axis(text(y_axis.name), **_ticks(y_axis, gy)),
+    )
+    note = (
+        f"Colour is {metric} between the trials (inverse-distance weighting); "
+        "dots are complete trials, the star the best."
+    )
+    return Chart(div, title, _figure(div, traces, layout), note=note, height=420)
+
+
+# Learning curves -------------------------------------------------------------------------
+
+
+CURVE_STYLES: dict[str, tuple[str, dict[str, Any]]] = {
+    TrialState.COMPLETE: ("complete", {"color": ACCENT, "width": 1.2}),
+    TrialState.RUNNING: ("running", {"color": RUNNING, "width": 1.6}),
+    TrialState.PRUNED: ("pruned", {"color": PRUNED, "width": 1.1}),
+    TrialState.FAILED: ("failed", {"color": FAILED, "width": 1, "dash": "dot"}),
+}
+
+
+def _joined(curves: list[Curve]) -> tuple[list[Any], list[Any], list[Any]]:
+    """Many curves as one trace with gaps: a thousand traces would make Plotly crawl."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    numbers: list[Any] = []
+    for curve in curves:
+        xs += [*curve.steps, None]
+        ys += [*(v if v is None or math.isfinite(v) else None for v in curve.values), None]
+        numbers += [curve.number] * len(curve.steps) + [None]
+    return xs, ys, numbers
+
+
+def curves_chart(curves: list[Curve], metric: str, goal: str) -> Chart:
+    div = chart_id("curves")
+    title = f"Learning curves: {metric}"
+    if not curves:
+        return Chart(div, title, _empty(div, f"No trial's run has logged {metric} yet."))
+    hover = "trial #%{customdata}<br>step %{x}<br>%{y:.6g}<extra>%{fullData.name}</extra>"
+    traces = []
+    for state, (name, line) in CURVE_STYLES.items():
+        group = [c for c in curves if c.state == state and not c.is_best]
+        xs, ys, numbers = _joined(group)
+        opacity = 0.55 if state == TrialState.COMPLETE else 0.8
+        traces.append(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                customdata=numbers,
+                mode="lines",
+                name=name,
+                line=line,
+                opacity=opacity,
+                connectgaps=False,
+                hovertemplate=hover,
+            )
+        )
+    xs, ys, numbers = _joined([c for c in curves if c.is_best])
+    traces.append(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            customdata=numbers,
+            mode="lines",
+            name="best",
+            line={"color": BEST, "width": 3},
+            hovertemplate=hover,
+        )
+    )
+    ends = [c for c in curves if c.state == TrialState.PRUNED and c.steps]
+    traces.append(
+        go.Scatter(
+            x=[c.steps[-1] for c in ends],
+            y=[c.values[-1] for c in ends],
+            customdata=[c.number for c in ends],
+            mode="markers",
+            name="stopped early",
+            marker={"color": STOPPED, "size": 9, "symbol": "x"},
+            hovertemplate="trial #%{customdata} stopped at step %{x}<extra></extra>",
+        )
+    )
+    layout = _layout(
+        div,
+        showlegend=True,
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        margin={"l": 60, "r": 20, "t": 36, "b": 48, "pad": 2},
+        hovermode="closest",
+        xaxis=_axis("step"),
+        yaxis=_axis(text(metric_label(metric, goal))),
+    )
+    note = "Each line is a trial's run; an ✕ marks where early termination stopped a run."
+    return Chart(div, title, _figure(div, traces, layout), note=note, height=420)
+
+
+# Pareto front ----------------------------------------------------------------------------
+
+
+def pareto_chart(points: list[TrialPoint], metrics: list[dict[str, Any]]) -> Chart:
+    div = chart_id("pareto")
+    first, second = metrics[0], metrics[1]
+    title = f"Pareto front: {first['name']} × {second['name']}"
+    placed = [
+        p
+        for p in points
+        if p.state == TrialState.COMPLETE
+        and p.objective is not None
+        and len(p.objective) >= 2
+        and all(math.isfinite(v) for v in p.objective[:2])
+    ]
+    if not placed:
+        return Chart(div, title, _empty(div, "No complete trials yet."), height=420)
+    front = sorted((p for p in placed if p.is_best), key=lambda p: p.objective[0])  # type: ignore[index]
+    others = [p for p in placed if not p.is_best]
+    hover = (
+        "trial #%{customdata}<br>"
+        f"{text(first['name'])} %{{x:.6g}}<br>{text(second['name'])} %{{y:.6g}}"
+        "<extra>%{fullData.name}</extra>"
+    )
+    traces = [
+        go.Scatter(
+            x=[p.objective[0] for p in others],  # type: ignore[index]
+            y=[p.objective[1] for p in others],  # type: ignore[index]
+            customdata=[p.number for p in others],
+            mode="markers",
+            name="dominated",
+            marker={"color": "#cbd5e1", "size": 8},
+            hovertemplate=hover,
+        ),
+        go.Scatter(
+            x=[p.objective[0] for p in front],  # type: ignore[index]
+            y=[p.objective[1] for p in front],  # type: ignore[index]
+            customdata=[p.number for p in front],
+            mode="lines+markers",
+            name="Pareto front",
+            line={"color": ACCENT, "width": 1.5, "dash": "dot"},
+            marker={"color": ACCENT, "size": 11, "line": {"color": "white", "width": 1}},
+            hovertemplate=hover,
+        ),
+    ]
+    layout = _layout(
+        div,
+        showlegend=True,
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        margin={"l": 60, "r": 20, "t": 36, "b": 48, "pad": 2},
+        hovermode="closest",
+        xaxis=_axis(text(metric_label(first["name"], first["goal"]))),
+        yaxis=_axis(text(metric_label(second["name"], second["goal"]))),
+    )
+    note = (
+        f"{len(front)} of {len(placed)} complete trials are on the front: none beats them on both."
+    )
+    if len(metrics) > 2:
+        note += " The sweep has more objectives; the front is over all of them."
+    return Chart(div, title, _figure(div, traces, layout), note=note, height=420)
