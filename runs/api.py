@@ -15,7 +15,7 @@ from projects.models import Role
 from projects.permissions import check_role, with_role
 from runs import history
 from runs.ingest import BatchError, log_batch
-from runs.lifecycle import RunConflict, finish_run
+from runs.lifecycle import RunConflict, crash_silent_runs_now_and_then, finish_run
 from runs.models import Run, RunState
 from runs.serializers import (
     FinishSerializer,
@@ -96,6 +96,7 @@ class RunViewSet(viewsets.ModelViewSet):
         """Tell the server the run is alive; the answer says whether it should stop."""
         run = self.get_object()
         run.touch_heartbeat()
+        crash_silent_runs_now_and_then()
         answers = stop_requested.send(sender=Run, run=run)
         should_stop = not run.is_running or any(answer is True for _, answer in answers)
         return Response({"state": run.state, "should_stop": should_stop})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -44,3 +45,22 @@ def crash_silent_runs() -> int:
             continue
         crashed += 1
     return crashed
+
+
+_last_sweep_at = 0.0
+# Seconds between sweeps for silent runs in one process; any request may start one.
+SILENT_RUN_CHECK_INTERVAL = 30.0
+
+
+def crash_silent_runs_now_and_then() -> None:
+    """Run crash_silent_runs at most every SILENT_RUN_CHECK_INTERVAL seconds.
+
+    Called from requests that agents send anyway, so that no cron job is needed;
+    with several workers each checks on its own, which is harmless.
+    """
+    global _last_sweep_at
+    now = time.monotonic()
+    if now - _last_sweep_at < SILENT_RUN_CHECK_INTERVAL:
+        return
+    _last_sweep_at = now
+    crash_silent_runs()

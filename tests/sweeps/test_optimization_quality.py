@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from projects.models import Project
 from sweeps.lifecycle import create_sweep
@@ -41,6 +42,10 @@ def _median_best(
 def test_it_beats_wandb_bayes_with_one_and_eight_agents(
     name: str, project: Project, live_url: str, api_key: str, record_property: Callable[..., Any]
 ) -> None:
+    if connection.vendor != "sqlite":
+        # The optimizer reads the same rows on every database; the run on SQLite in the
+        # same CI covers it, and this test alone takes minutes.
+        pytest.skip("optimization quality is checked once, on SQLite")
     one = _median_best(project, live_url, api_key, name, "bayes", 1)
     eight = _median_best(project, live_url, api_key, name, "bayes", 8)
     random = _median_best(project, live_url, api_key, name, "random", 1)
