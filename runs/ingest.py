@@ -5,17 +5,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from runs.models import MetricPoint, Run
 from runs.signals import points_logged
 from runs.values import json_safe, to_float
 
 MAX_KEY_LENGTH = 255
-# Rows per INSERT statement: 5 parameters each stays far below SQLite's limit.
+# Rows per INSERT statement on SQLite: 5 parameters each stays far below its limit.
 INSERT_CHUNK = 1000
 
 
@@ -27,8 +27,10 @@ class BatchError(ValueError):
         self.errors = errors
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
+    """One value to store. A NamedTuple: a batch makes up to 50,000 of them, and a frozen
+    dataclass took ~1 µs each to build, four times as long."""
+
     key: str
     step: int
     value: float
@@ -57,10 +59,17 @@ def parse_rows(rows: Any) -> list[Point]:
             errors[f"rows[{i}].step"] = f"must be a whole number >= 0, not {step!r}"
         if not isinstance(wall_time, int | float) or isinstance(wall_time, bool):
             errors[f"rows[{i}].time"] = f"must be unix seconds, not {wall_time!r}"
+        else:
+            wall_time = float(wall_time)
         if not isinstance(values, dict):
             errors[f"rows[{i}].values"] = "must be an object of metric name to number"
             continue
         for key, raw in values.items():
+            # The common case first, cheaply: the error paths are built only on an error.
+            if type(raw) is float and key and len(key) <= MAX_KEY_LENGTH:
+                if not errors:
+                    points.append(Point(key, step, raw, wall_time))
+                continue
             path = f"rows[{i}].values.{key}"
             if not key or len(key) > MAX_KEY_LENGTH:
                 errors[path] = f"metric names must have 1 to {MAX_KEY_LENGTH} characters"
@@ -71,7 +80,7 @@ def parse_rows(rows: Any) -> list[Point]:
                 errors[path] = f"metric {key!r} must be a number, not {raw!r}"
                 continue
             if not errors:
-                points.append(Point(key, step, value, float(wall_time)))
+                points.append(Point(key, step, value, wall_time))
     if len(points) > settings.MAX_POINTS_PER_BATCH:
         errors["rows"] = f"at most {settings.MAX_POINTS_PER_BATCH} points per batch"
     if errors:
@@ -110,6 +119,75 @@ def log_batch(run: Run, payload: Any) -> LogResult:
 
 def insert_points(run_id: int, points: list[Point]) -> int:
     """Insert the points that are new and return how many were; repeats change nothing."""
+    if not points:
+        return 0
+    if connection.vendor == "postgresql":
+        return _copy_points(run_id, points)
+    return _insert_points(run_id, points)
+
+
+def _copy_points(run_id: int, points: list[Point]) -> int:
+    """PostgreSQL: a batch of new points goes in by binary COPY, anything else by upsert.
+
+    A multi-row VALUES insert spent most of a batch in psycopg, rendering 5,000
+    placeholders per statement; ON CONFLICT's speculative insertion cost a third
+    of the database's time. COPY has neither, but fails on a point stored before,
+    so it is tried only when no stored point can be in the batch, and in a
+    savepoint: a concurrent resend of the same batch, or a batch that repeats a
+    point, makes it fail and the upsert take over.
+    """
+    if _may_be_stored(run_id, points):
+        return _upsert_points(run_id, points)
+    table = MetricPoint._meta.db_table
+    columns = "(run_id, key, step, value, wall_time)"
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
+            with raw.copy(f"COPY {table} {columns} FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["int8", "text", "int8", "float8", "float8"])
+                for p in points:
+                    copy.write_row((run_id, p.key, p.step, _stored(p.value), p.wall_time))
+    except IntegrityError:
+        return _upsert_points(run_id, points)
+    return len(points)
+
+
+def _may_be_stored(run_id: int, points: list[Point]) -> bool:
+    """Whether the run has a point with one of the batch's keys in its range of steps.
+
+    The unique index on (run, key, step) answers this with one probe per key.
+    """
+    keys = list({p.key for p in points})
+    steps = [p.step for p in points]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {MetricPoint._meta.db_table} WHERE run_id = %s "
+            "AND key = ANY(%s) AND step BETWEEN %s AND %s LIMIT 1",
+            [run_id, keys, min(steps), max(steps)],
+        )
+        return cursor.fetchone() is not None
+
+
+def _upsert_points(run_id: int, points: list[Point]) -> int:
+    """PostgreSQL: the points as four arrays in one INSERT … ON CONFLICT DO NOTHING."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MetricPoint._meta.db_table} (run_id, key, step, value, wall_time) "
+            "SELECT %s, * FROM unnest(%s::text[], %s::bigint[], %s::float8[], %s::float8[]) "
+            "ON CONFLICT (run_id, key, step) DO NOTHING",
+            [
+                run_id,
+                [p.key for p in points],
+                [p.step for p in points],
+                [_stored(p.value) for p in points],
+                [p.wall_time for p in points],
+            ],
+        )
+        return cursor.rowcount
+
+
+def _insert_points(run_id: int, points: list[Point]) -> int:
+    """SQLite: multi-row INSERT … ON CONFLICT DO NOTHING, INSERT_CHUNK rows at a time."""
     table = MetricPoint._meta.db_table
     stored = 0
     with connection.cursor() as cursor:
@@ -118,8 +196,7 @@ def insert_points(run_id: int, points: list[Point]) -> int:
             placeholders = ",".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
             params: list[Any] = []
             for p in chunk:
-                value = None if math.isnan(p.value) else p.value
-                params += [run_id, p.key, p.step, value, p.wall_time]
+                params += [run_id, p.key, p.step, _stored(p.value), p.wall_time]
             cursor.execute(
                 f"INSERT INTO {table} (run_id, key, step, value, wall_time) "
                 f"VALUES {placeholders} ON CONFLICT (run_id, key, step) DO NOTHING",
@@ -127,3 +204,7 @@ def insert_points(run_id: int, points: list[Point]) -> int:
             )
             stored += cursor.rowcount
     return stored
+
+
+def _stored(value: float) -> float | None:
+    return None if math.isnan(value) else value

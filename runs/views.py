@@ -238,7 +238,9 @@ def project_tags(project_id: int) -> list[str]:
 def run_detail(request: HtmxHttpRequest, slug: str, run_id: int) -> HttpResponse:
     """A run with its charts; while it runs, htmx polls here for fresh figure data."""
     project = get_project(request.user, slug)
-    run = get_object_or_404(Run, pk=run_id, project=project)
+    # A sweep's run links back to its sweep and trial; the string relation keeps runs
+    # from importing sweeps.
+    run = get_object_or_404(Run.objects.select_related("trial__sweep"), pk=run_id, project=project)
     context: dict[str, Any] = {
         "project": project,
         "run": run,

@@ -36,6 +36,7 @@ GRID_COLOR = "#e5e7eb"
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
 # Bright is good on every chart: Viridis ends in yellow, reversed when lower is better.
 COLORSCALE = "Viridis"
+LATER_DARKER = [[0.0, "#c7d2fe"], [1.0, "#312e81"]]
 # Plotly draws at most 60 parallel axes; the metric takes one.
 MAX_DIMENSIONS = 60
 CONTOUR_GRID = 48
@@ -51,15 +52,27 @@ class Chart:
     figure: dict[str, Any]
     note: str = ""
     height: int = 340
+    # Wider than a phone: the card scrolls sideways rather than crushing the axes.
+    min_width: int = 0
 
     @property
     def empty(self) -> bool:
         return bool(self.figure["empty"])
 
+    @property
+    def payload(self) -> dict[str, Any]:
+        """What json_script carries: the figure, and the note that may change with it."""
+        return self.figure | {"note": self.note}
+
 
 def text(value: str) -> str:
     """A user's string made safe for Plotly's markup (it shows the entities as characters)."""
     return escape(value, quote=False)
+
+
+def short(label: str, limit: int = 24) -> str:
+    """A tick label that fits beside its neighbours; the hover and the table show it whole."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 def metric_label(name: str, goal: str) -> str:
@@ -174,7 +187,7 @@ def _dimension(axis: Axis, positions: list[float | None]) -> dict[str, Any]:
         count = len(axis.labels)
         low, high = (0.0, count - 1.0) if count > 1 else (-0.5, 0.5)
         dimension["tickvals"] = list(range(count))
-        dimension["ticktext"] = [text(label[:24]) for label in axis.labels]
+        dimension["ticktext"] = [text(short(label)) for label in axis.labels]
     elif low == high:
         low, high = low - 0.5, high + 0.5
     if axis.kind == "log":
@@ -222,7 +235,7 @@ def parallel_chart(axes: list[Axis], points: list[TrialPoint], metric: str, goal
             "showscale": True,
             "colorbar": {"thickness": 12, "title": {"text": text(metric)}},
         },
-        unselected={"line": {"color": "#cbd5e1", "opacity": 0.35}},
+        unselected={"line": {"color": "#94a3b8", "opacity": 0.3}},
         labelfont={"size": 12},
         tickfont={"size": 11},
         labelangle=-12 if len(dimensions) > 6 else 0,
@@ -235,7 +248,10 @@ def parallel_chart(axes: list[Axis], points: list[TrialPoint], metric: str, goal
         f"The best {shown} {'is' if shown == 1 else 'are'} highlighted: drag along any axis "
         "to pick other lines, click outside the band to clear it."
     )
-    return Chart(div, title, _figure(div, [trace], layout), note=note, height=440)
+    figure = _figure(div, [trace], layout)
+    return Chart(
+        div, title, figure, note=note, height=440, min_width=max(560, 120 * len(dimensions))
+    )
 
 
 # Optimization history --------------------------------------------------------------------
@@ -249,16 +265,12 @@ def history_chart(points: list[TrialPoint], metric: str, goal: str) -> Chart:
         return Chart(div, title, _empty(div, "No finished trials yet."))
     complete = [p for p in drawn if p.state == TrialState.COMPLETE]
     pruned = [p for p in drawn if p.state == TrialState.PRUNED]
-    best_x: list[int] = []
+    best_x = [p.number for p in complete]
     best_y: list[float] = []
     for p in complete:
-        if not best_y or better(goal, p.value, best_y[-1]):  # type: ignore[arg-type]
-            best_x.append(p.number)
-            best_y.append(p.value)  # type: ignore[arg-type]
-        else:
-            best_x.append(p.number)
-            best_y.append(best_y[-1])
-    if drawn and best_x and best_x[-1] != drawn[-1].number:
+        value: float = p.value  # type: ignore[assignment]
+        best_y.append(value if not best_y or better(goal, value, best_y[-1]) else best_y[-1])
+    if best_x and best_x[-1] != drawn[-1].number:
         # Carry the line to the newest trial so it reads "best so far" right up to now.
         best_x.append(drawn[-1].number)
         best_y.append(best_y[-1])
@@ -315,10 +327,12 @@ def history_chart(points: list[TrialPoint], metric: str, goal: str) -> Chart:
 def importance_chart(result: dict[str, Any] | None, complete: int) -> Chart:
     div = chart_id("importance")
     title = "Parameter importance"
+    evaluator = (result or {}).get("evaluator") or "PED-ANOVA"
+    note = f"{evaluator}: which parameters decide whether a trial lands among the best 10%"
     scores = (result or {}).get("importances") or {}
     if not scores:
         message = f"Importance needs at least 2 complete trials; {complete} so far."
-        return Chart(div, title, _empty(div, message))
+        return Chart(div, title, _empty(div, message), note=note)
     ranked = sorted(scores.items(), key=lambda item: item[1])  # Plotly draws bars bottom-up
     trace = go.Bar(
         x=[score for _, score in ranked],
@@ -339,7 +353,7 @@ def importance_chart(result: dict[str, Any] | None, complete: int) -> Chart:
         bargap=0.35,
     )
     height = min(max(120 + 34 * len(ranked), 220), 720)
-    return Chart(div, title, _figure(div, [trace], layout), height=height)
+    return Chart(div, title, _figure(div, [trace], layout), note=note, height=height)
 
 
 # Slices and contour ----------------------------------------------------------------------
@@ -353,7 +367,10 @@ def _slice_x(axis: Axis, points: list[TrialPoint]) -> tuple[list[Any], dict[str,
         xs = [labels[int(pos)] if (pos := axis.position(v)) is not None else None for v in raw]
         return xs, {"type": "category", "categoryorder": "array", "categoryarray": labels}
     xs = [None if axis.position(v) is None else v for v in raw]
-    return xs, {"type": "log" if axis.kind == "log" else "linear"}
+    if axis.kind == "log":
+        # Plotly's default log labels use SI prefixes (10µ); powers of ten read better here.
+        return xs, {"type": "log", "exponentformat": "power", "dtick": 1}
+    return xs, {"type": "linear"}
 
 
 def slice_charts(axes: list[Axis], points: list[TrialPoint], metric: str, goal: str) -> list[Chart]:
@@ -376,7 +393,7 @@ def slice_charts(axes: list[Axis], points: list[TrialPoint], metric: str, goal: 
             marker: dict[str, Any] = {"size": 8, "opacity": 0.8}
             if name == "complete":
                 # Later trials darker: shows where the sampler went as the sweep went on.
-                marker |= {"color": [p.number for p in group], "colorscale": "Blues", "cmin": -5}
+                marker |= {"color": [p.number for p in group], "colorscale": LATER_DARKER}
             elif name == "pruned":
                 marker |= {"color": PRUNED, "symbol": "circle-open"}
             else:
@@ -427,7 +444,7 @@ def _grid(axis: Axis, positions: list[float]) -> np.ndarray:
 
 def _ticks(axis: Axis, grid: np.ndarray) -> dict[str, Any]:
     if axis.kind == "categorical":
-        labels = [text(label[:24]) for label in axis.labels]
+        labels = [text(short(label)) for label in axis.labels]
         return {"tickvals": list(range(len(labels))), "ticktext": labels}
     if axis.kind == "log":
         tickvals, ticktext = log_ticks(float(grid[0]), float(grid[-1]))
@@ -550,7 +567,9 @@ def _joined(curves: list[Curve]) -> tuple[list[Any], list[Any], list[Any]]:
 
 def curves_chart(curves: list[Curve], metric: str, goal: str) -> Chart:
     div = chart_id("curves")
-    title = f"Learning curves: {metric}"
+    title = f"Learning curves: {metric}" if metric else "Learning curves"
+    if not metric:
+        return Chart(div, title, _empty(div, "The sweep has no metric to follow."))
     if not curves:
         return Chart(div, title, _empty(div, f"No trial's run has logged {metric} yet."))
     hover = "trial #%{customdata}<br>step %{x}<br>%{y:.6g}<extra>%{fullData.name}</extra>"

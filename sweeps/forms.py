@@ -60,7 +60,7 @@ class SweepForm(forms.Form):
     )
     metric_goal = forms.ChoiceField(
         label="Goal",
-        choices=[AS_IN_CONFIG, ("minimize", "Minimize"), ("maximize", "Maximize")],
+        choices=[("", "As in config"), ("minimize", "Minimize"), ("maximize", "Maximize")],
         required=False,
     )
     run_cap = forms.IntegerField(
@@ -72,6 +72,8 @@ class SweepForm(forms.Form):
     )
     config_text = forms.CharField(
         label="Config (YAML or JSON)",
+        # Kept exactly as typed: it is stored and shown again.
+        strip=False,
         max_length=200_000,
         widget=forms.Textarea(
             attrs={
@@ -80,8 +82,6 @@ class SweepForm(forms.Form):
                 "spellcheck": "false",
                 "autocapitalize": "off",
                 "autocomplete": "off",
-                # Tab in a textarea moves focus by default; sweeps.js makes it indent instead.
-                "data-indent": "2",
             }
         ),
     )
@@ -92,7 +92,9 @@ class SweepForm(forms.Form):
         if projects is None:
             del self.fields["project"]
         else:
-            self.fields["project"].queryset = projects  # type: ignore[attr-defined]
+            field = self.fields["project"]
+            field.queryset = projects  # type: ignore[attr-defined]
+            field.label_from_instance = lambda project: project.name  # type: ignore[attr-defined]
         self.problems: list[tuple[str, str]] = []
         self.fields["metric_name"].widget.attrs["placeholder"] = "As in the config"
 
@@ -108,6 +110,9 @@ class SweepForm(forms.Form):
         except sweep_config.ConfigError as error:
             self.problems = error.problems
             self.add_error("config_text", f"The config has {len(error.problems)} problem(s).")
+            # Screen readers read the list of problems with the editor.
+            attrs = self.fields["config_text"].widget.attrs
+            attrs |= {"aria-invalid": "true", "aria-describedby": "config-problems"}
             return data
         # Unchanged, the text is kept as typed (comments and all); overridden, the
         # stored config is the merged one so that what is shown is what runs.

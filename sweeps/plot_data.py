@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, OrderBy
+from django.db.models import Count, F, OrderBy, Q
 from django.db.models.fields.json import KeyTransform
 from django.http import QueryDict
 
@@ -132,15 +132,16 @@ class TrialCounts:
     complete: int = 0
     pruned: int = 0
     failed: int = 0
+    best: int = 0  # 1 for a single metric once a trial completes; the Pareto front's size else
 
 
 def trial_counts(sweep: Sweep) -> TrialCounts:
-    """Trials per state, counted in the database in one query."""
-    rows = Trial.objects.filter(sweep=sweep).values("state").annotate(n=Count("pk"))
-    by_state = {row["state"]: row["n"] for row in rows.order_by()}
-    return TrialCounts(
-        total=sum(by_state.values()), **{s: by_state.get(s, 0) for s in TrialState.values}
+    """Trials per state and the best ones, counted in the database in one query."""
+    counts = {state: Count("pk", filter=Q(state=state)) for state in TrialState.values}
+    totals = Trial.objects.filter(sweep=sweep).aggregate(
+        total=Count("pk"), best=Count("pk", filter=Q(is_best=True)), **counts
     )
+    return TrialCounts(**totals)
 
 
 def pareto_set(sweep: Sweep) -> list[TrialPoint]:

@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("projects.urls")),
     path("", include("runs.urls")),
+    path("", include("sweeps.urls")),
 ]
 
 handler400 = "sweeptracker.errors.bad_request"

@@ -10,6 +10,10 @@ The names follow wandb's, so moving a script over means changing its import:
     wandb.finish()
 
 `run`, `config` and `summary` are those of the current run (None before init()).
+
+Sweeps too: `sweep_id = wandb.sweep(config)` creates one, `wandb.agent(sweep_id,
+function=train, count=20)` runs trials, and inside them `init()` joins the
+suggested run with the params in `wandb.config`.
 """
 
 from __future__ import annotations
@@ -17,27 +21,41 @@ from __future__ import annotations
 from typing import Any
 
 from sweeptracker_client import live_run
+from sweeptracker_client.agents import AgentReport, TrialResult, agent
 from sweeptracker_client.api import Api, Project, RunInfo
-from sweeptracker_client.errors import SweepTrackerError
+from sweeptracker_client.controller import SweepController, sweep
+from sweeptracker_client.errors import SweepConfigError, SweepTrackerError, SweepUnavailable
 from sweeptracker_client.live_run import Run, finish, init, log
 from sweeptracker_client.mappings import Config, Summary
+from sweeptracker_client.sweep_info import Suggestion, SweepInfo, SweepStats, TrialInfo
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AgentReport",
     "Api",
     "Config",
     "Project",
     "Run",
     "RunInfo",
+    "Suggestion",
     "Summary",
+    "SweepConfigError",
+    "SweepController",
+    "SweepInfo",
+    "SweepStats",
     "SweepTrackerError",
+    "SweepUnavailable",
+    "TrialInfo",
+    "TrialResult",
+    "agent",
     "config",
     "finish",
     "init",
     "log",
     "run",
     "summary",
+    "sweep",
 ]
 
 

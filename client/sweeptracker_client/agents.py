@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections import Counter
@@ -29,6 +30,8 @@ from sweeptracker_client.sweep_info import Suggestion, SweepInfo, TrialInfo
 
 # The agent never waits less than this between two looks at a command.
 MIN_WATCH_INTERVAL = 0.05
+# Windows has no SIGKILL; _signal() kills there with Popen.kill() instead.
+SIGKILL = getattr(signal, "SIGKILL", -1)
 # Why the sweep has nothing more, as the agent says it.
 DONE_REASONS = {
     "capped": "the sweep reached its run_cap",
@@ -121,9 +124,12 @@ def parse_sweep_id(sweep_id: str) -> tuple[str | None, str]:
 class FunctionRunner:
     """Runs each trial as a call of `function` in this process; its init() joins the run."""
 
-    def __init__(self, api: Api, function: Callable[[], Any]) -> None:
+    def __init__(
+        self, api: Api, function: Callable[[], Any], config: settings.AgentSettings
+    ) -> None:
         self.api = api
         self.function = function
+        self.config = config
 
     def run(self, suggestion: Suggestion) -> bool:
         """Run one trial; True when it failed."""
@@ -135,6 +141,10 @@ class FunctionRunner:
             api_key=self.api.api_key,
         )
         assignment.offer(given)
+        done = threading.Event()
+        threading.Thread(
+            target=self._keep_alive, args=(given, done), name="sweeptracker-agent", daemon=True
+        ).start()
         try:
             self.function()
         except Exception:
@@ -151,9 +161,23 @@ class FunctionRunner:
             self._end(given, None, "killed")
             raise
         finally:
+            done.set()
             assignment.withdraw()
         self._end(given, 0)
         return False
+
+    def _keep_alive(self, given: assignment.Assignment, done: threading.Event) -> None:
+        """Heartbeat the run until the function calls init() (then its run does) or returns,
+        so that a long function that calls init() late is not taken for a crashed run."""
+        # Its own connection: a requests session is not shared between threads.
+        with Api(self.api.base_url, self.api.api_key) as api:
+            while not done.wait(max(self.config.heartbeat_interval, MIN_WATCH_INTERVAL)):
+                if given.run is not None:
+                    return
+                try:
+                    api.heartbeat(given.run_id)
+                except SweepTrackerError:
+                    continue  # the next one may get through; the run's end does not depend on it
 
     def _end(
         self, given: assignment.Assignment, exit_code: int | None, state: str | None = None
@@ -266,7 +290,7 @@ class CommandRunner:
                     _signal(process, signal.SIGTERM)
                     stopped_at = time.monotonic()
             elif time.monotonic() >= stopped_at + self.config.kill_delay:
-                _signal(process, signal.SIGKILL)
+                _signal(process, SIGKILL)
 
     def _should_stop(self, run_id: int) -> bool:
         """Heartbeat the run; True when the server wants it stopped (and its script did not
@@ -291,10 +315,10 @@ class CommandRunner:
             try:
                 process.wait(timeout=self.config.kill_delay)
             except subprocess.TimeoutExpired:
-                _signal(process, signal.SIGKILL)
+                _signal(process, SIGKILL)
                 process.wait()
         except KeyboardInterrupt:
-            _signal(process, signal.SIGKILL)
+            _signal(process, SIGKILL)
             process.wait()
         finally:
             end_run(self.api, run_id, None, "killed")
@@ -305,10 +329,12 @@ def _signal(process: subprocess.Popen[bytes], signum: int) -> None:
     if process.poll() is not None:
         return
     try:
-        if sys.platform == "win32":
-            process.terminate() if signum == signal.SIGTERM else process.kill()
-        else:
+        if sys.platform != "win32":
             os.killpg(process.pid, signum)
+        elif signum == signal.SIGTERM:
+            process.terminate()
+        else:
+            process.kill()
     except (ProcessLookupError, PermissionError):
         pass  # it ended in the meantime
 
@@ -327,7 +353,7 @@ class Agent:
         path_project, self.sweep_id = parse_sweep_id(sweep_id)
         self.project = project or path_project
         if count is not None and count < 0:
-            raise ValueError(f"count must be 1 or more (or None for no limit), not {count}")
+            raise ValueError(f"count must not be negative (0 or None: no limit), not {count}")
         self.count = count or None
         self.function = function
         self.config = settings.agent_settings()
@@ -344,14 +370,14 @@ class Agent:
                 )
             runner: FunctionRunner | CommandRunner
             if self.function is not None:
-                runner = FunctionRunner(api, self.function)
+                runner = FunctionRunner(api, self.function, self.config)
             else:
                 runner = CommandRunner(api, sweep, self.config)
             self.say(f"agent for sweep {sweep.id} ({sweep.name}, {sweep.method}): {sweep.url}")
             try:
                 self._loop(api, sweep, runner)
             except KeyboardInterrupt:
-                self._stop("interrupted", "interrupted (Ctrl-C); the current run is marked killed")
+                self._stop("interrupted", "interrupted (Ctrl-C)")
             self._summary(api, sweep)
         return self.report
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -64,7 +65,7 @@ def sweep(
     `sweep` is the W&B sweep config: a dict, or the path of a YAML or JSON
     file. The project is `project`, else the config's `project`, else
     SWEEPTRACKER_PROJECT (or the settings file); it is created if need be.
-    Prints the sweep's page and the command that starts an agent. A config
+    Prints (on stderr) the sweep's page and the command that starts an agent. A config
     the server refuses raises SweepConfigError (a SweepTrackerError) that
     lists every problem as `path: message`. `entity` is accepted for wandb's
     sake and unused.
@@ -81,9 +82,13 @@ def sweep(
     with Api(base_url, api_key) as api:
         ensure_project(api, project)
         info = api.create_sweep(project, config, name=name)
-    print(f"sweeptracker: Created sweep with ID: {info.id}", flush=True)
-    print(f"sweeptracker: View sweep at: {info.url}", flush=True)
-    print(f"sweeptracker: Run sweep agent with: sweeptracker agent {info.id}", flush=True)
+    # On stderr, as wandb's messages are: stdout stays free for what a script prints.
+    for line in (
+        f"Created sweep with ID: {info.id}",
+        f"View sweep at: {info.url}",
+        f"Run sweep agent with: sweeptracker agent {info.id}",
+    ):
+        print(f"sweeptracker: {line}", file=sys.stderr, flush=True)
     return info.id
 
 
@@ -135,9 +140,7 @@ class SweepController:
                     raise
             time.sleep(settings.agent_settings().poll_interval)
 
-    def report(
-        self, trial: Suggestion | TrialInfo | int, value: float | list[float]
-    ) -> TrialInfo:
+    def report(self, trial: Suggestion | TrialInfo | int, value: float | list[float]) -> TrialInfo:
         """Tell the value of a trial (a list, one per metric, for a multi-metric sweep)."""
         return self.api.report(self.sweep_id, _number(trial), value)
 

@@ -125,10 +125,12 @@ class Run:
         depth) and are locked; the run keeps its sweep's project.
         """
         checked = Config(config).as_dict()
-        merged = merge(checked, given.params)
         finish_timeout = settings.finish_timeout()
         with Api(given.base_url, given.api_key) as api:
             info = api.run(given.run_id)
+            # Without a params file the run's own config stands in: it holds the params.
+            params = given.params or info.config
+            merged = merge(checked, params)
             if project and project != info.project:
                 logger.warning(
                     "SweepTracker: ignored project=%r: run %s of sweep %s belongs to %r.",
@@ -148,7 +150,7 @@ class Run:
             sender,
             merged,
             finish_timeout,
-            locked=leaf_paths(given.params),
+            locked=leaf_paths(params) if given.sweep_id else (),
             sweep_id=given.sweep_id,
         )
         given.run = run

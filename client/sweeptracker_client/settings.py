@@ -171,11 +171,11 @@ class AgentSettings:
 
 
 def agent_settings() -> AgentSettings:
-    """The agent's settings from the environment, with W&B's defaults.
+    """The agent's settings from the environment; the failure limits default to W&B's.
 
     SWEEPTRACKER_AGENT_POLL_INTERVAL (5 s) between asks while a sweep is
     paused or busy; SWEEPTRACKER_AGENT_HEARTBEAT_INTERVAL (5 s) between the
-    heartbeats of a command's run; SWEEPTRACKER_AGENT_KILL_DELAY (30 s) from
+    agent's heartbeats of a trial's run; SWEEPTRACKER_AGENT_KILL_DELAY (30 s) from
     SIGTERM to SIGKILL of a command told to stop. The agent gives up after
     SWEEPTRACKER_AGENT_MAX_INITIAL_FAILURES (3) failures within its first
     SWEEPTRACKER_AGENT_INITIAL_FAILURE_WINDOW (60 s), or after

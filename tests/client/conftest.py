@@ -29,6 +29,10 @@ def client_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.setenv("SWEEPTRACKER_FINISH_TIMEOUT", "20")
     monkeypatch.setenv("SWEEPTRACKER_SPOOL_AFTER", "30")
     monkeypatch.setenv("SWEEPTRACKER_HEARTBEAT_INTERVAL", "30")
+    # Agents ask again and watch their commands often, so that tests wait little.
+    monkeypatch.setenv("SWEEPTRACKER_AGENT_POLL_INTERVAL", "0.05")
+    monkeypatch.setenv("SWEEPTRACKER_AGENT_HEARTBEAT_INTERVAL", "0.1")
+    monkeypatch.setenv("SWEEPTRACKER_AGENT_KILL_DELAY", "5")
     yield home
     # A test that failed halfway must not leave a sender thread running into the next one.
     for run in list(live_run._unfinished):

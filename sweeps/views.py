@@ -1,0 +1,712 @@
+"""HTML pages about sweeps: the list, the new-sweep form, and one sweep with its tabs.
+
+A sweep's page is a set of tabs, each a URL (?tab=...) that works without JavaScript;
+htmx swaps only the tab body. While the sweep may still get trials, the page polls
+`sweep_live`, which answers with the figure data of the open tab plus out-of-band
+regions (stat cards, header, the trials table); static/js/sweeps.js redraws the charts
+in place with Plotly.react so that a zoomed chart keeps its zoom.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import yaml
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseLocation, HttpResponseStopPolling
+from django_htmx.middleware import HtmxDetails
+
+from projects.access import get_project, projects_for
+from projects.models import ROLE_RANK, Project, Role
+from sweeps import charts, lifecycle, plot_data, sampling
+from sweeps.config import ConfigError, SweepConfig
+from sweeps.distributions import nest
+from sweeps.forms import EXAMPLE_CONFIG, SweepForm
+from sweeps.models import Method, Sweep, SweepState, TrialState
+
+# Seconds between a live sweep page's polls; the page says so, so it lives here once.
+POLL_SECONDS = 3
+PAGE_SIZES = (10, 20, 50)
+DEFAULT_PAGE_SIZE = 20
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def htmx_target(request: HtmxHttpRequest) -> str:
+    """The id htmx swaps into, or "" for a whole page.
+
+    Regions are chosen by target: an HX-Location after a create and a history
+    restore are htmx requests too, and both need the whole page.
+    """
+    if not request.htmx or request.htmx.history_restore_request:
+        return ""
+    return request.htmx.target or ""
+
+
+def render_region(
+    request: HtmxHttpRequest, template: str, region: str, context: dict[str, Any]
+) -> HttpResponse:
+    """The page, or only its `region` partial when htmx targets that region."""
+    partial = htmx_target(request) == region
+    context = context | {"partial": partial}
+    response = render(request, f"{template}#{region}" if partial else template, context)
+    # The same URL answers with a page or a fragment: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
+
+
+def can_edit(role: str | None) -> bool:
+    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role.EDITOR]
+
+
+def get_sweep(user: Any, sweep_id: str, role: str = Role.VIEWER) -> Sweep:
+    """The sweep, its project carrying the user's `.role`; 404 for non-members, 403 below `role`."""
+    sweep = get_object_or_404(Sweep.objects.select_related("project", "best_trial"), pk=sweep_id)
+    sweep.project = get_project(user, sweep.project.slug, role)
+    return sweep
+
+
+def editable_projects(user: Any) -> QuerySet[Project]:
+    # One filter() call, so that user and role are tested on the same membership row.
+    roles = [Role.EDITOR, Role.ADMIN]
+    return Project.objects.filter(memberships__user=user, memberships__role__in=roles).order_by(
+        "name", "slug"
+    )
+
+
+# Lifecycle buttons ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: str
+    style: str
+    help: str
+    confirm: str = ""
+
+
+ACTIONS = {
+    "start": Action("start", "Start", "primary", "Hand out trials to agents."),
+    "pause": Action("pause", "Pause", "", "Agents wait until you resume."),
+    "resume": Action("resume", "Resume", "primary", "Hand out trials again."),
+    "finish": Action("finish", "Finish", "", "No new trials; running ones may still finish."),
+    "cancel": Action(
+        "cancel",
+        "Cancel",
+        "danger-outline",
+        "No new trials; running ones are killed.",
+        confirm="Cancel this sweep? Its running trials are killed.",
+    ),
+}
+
+
+def legal_actions(state: str) -> list[Action]:
+    """The buttons a sweep in `state` shows: the actions lifecycle allows from it."""
+    return [
+        ACTIONS[name] for name, (allowed, _) in lifecycle.TRANSITIONS.items() if state in allowed
+    ]
+
+
+# The sweeps list --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepFilters:
+    """What the sweeps table shows, read from the query string; bad values mean "all"."""
+
+    q: str = ""
+    project: str = ""
+    state: str = ""
+    method: str = ""
+    per_page: int = DEFAULT_PAGE_SIZE
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> SweepFilters:
+        state, method, per_page = (
+            query.get("state", ""),
+            query.get("method", ""),
+            query.get("per_page", ""),
+        )
+        return cls(
+            q=query.get("q", "").strip(),
+            project=query.get("project", "").strip(),
+            state=state if state in SweepState.values else "",
+            method=method if method in Method.values else "",
+            per_page=int(per_page) if per_page in map(str, PAGE_SIZES) else DEFAULT_PAGE_SIZE,
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.project or self.state or self.method)
+
+    def apply(self, sweeps: QuerySet[Sweep]) -> QuerySet[Sweep]:
+        if self.q:
+            sweeps = sweeps.filter(name__icontains=self.q)
+        if self.project:
+            sweeps = sweeps.filter(project__slug=self.project)
+        if self.state:
+            sweeps = sweeps.filter(state=self.state)
+        if self.method:
+            sweeps = sweeps.filter(method=self.method)
+        return sweeps
+
+
+def sweep_rows(user: Any) -> QuerySet[Sweep]:
+    """The user's sweeps with their role and trial counts, all counted in the one query."""
+    # The membership join has one row per sweep (one role per project and user), so
+    # the counts over trials are not multiplied, and the role comes from that join.
+    return (
+        Sweep.objects.filter(project__memberships__user=user)
+        .select_related("project", "best_trial")
+        .annotate(
+            my_role=F("project__memberships__role"),
+            trial_count=Count("trials"),
+            running_count=Count("trials", filter=Q(trials__state=TrialState.RUNNING)),
+            front_count=Count("trials", filter=Q(trials__is_best=True)),
+        )
+        .order_by("-created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    sweep: Sweep
+    can_edit: bool
+    actions: list[Action]
+    progress: int  # percent of the run cap handed out, for the bar under "12 / 50"
+    best_label: str
+    best: str
+
+
+def row_of(sweep: Sweep) -> SweepRow:
+    cap = sweep.run_cap
+    progress = min(round(100 * sweep.trial_count / cap), 100) if cap else 0  # type: ignore[attr-defined]
+    if len(sweep.metric) > 1:
+        front = sweep.front_count  # type: ignore[attr-defined]
+        best_label, best = (
+            "Pareto front",
+            f"{front} trial{'s' if front != 1 else ''}" if front else "",
+        )
+    else:
+        goal = sweep.metric[0]["goal"] if sweep.metric else "minimize"
+        best_label = charts.metric_label(sweep.metric_names[0], goal) if sweep.metric else ""
+        best = number_text(sweep.best_trial.value) if sweep.best_trial else ""
+    return SweepRow(
+        sweep,
+        can_edit(sweep.my_role),  # type: ignore[attr-defined]
+        legal_actions(sweep.state),
+        progress,
+        best_label,
+        best,
+    )
+
+
+@require_GET
+@login_required
+def sweep_list(request: HtmxHttpRequest, slug: str | None = None) -> HttpResponse:
+    """Sweeps of all my projects, or of one; filters and pages refresh only the table."""
+    project = get_project(request.user, slug) if slug else None
+    filters = SweepFilters.from_query(request.GET)
+    sweeps = sweep_rows(request.user)
+    if project is not None:
+        sweeps = sweeps.filter(project=project)
+        filters = SweepFilters(**{**vars(filters), "project": ""})
+    page = Paginator(filters.apply(sweeps), filters.per_page).get_page(request.GET.get("page"))
+    partial = htmx_target(request) == "sweep-table"
+    if project is not None:
+        base_url, new_url = (
+            reverse("sweeps:project_list", args=[project.slug]),
+            reverse("sweeps:project_new", args=[project.slug]),
+        )
+        may_create = can_edit(project.role)  # type: ignore[attr-defined]
+    else:
+        base_url, new_url = reverse("sweeps:list"), reverse("sweeps:new")
+        may_create = not partial and editable_projects(request.user).exists()
+    context = {
+        "project": project,
+        "base_url": base_url,
+        "new_url": new_url,
+        "may_create": may_create,
+        "filters": filters,
+        "page": page,
+        "rows": [row_of(sweep) for sweep in page.object_list],
+        "states": SweepState.choices,
+        "methods": Method.choices,
+        "page_sizes": PAGE_SIZES,
+        # Rows say which project they belong to only where several projects are listed.
+        "scope": "project" if project else "all",
+        "show_project": project is None,
+        # The project filter's choices; the table region alone does not need them.
+        "projects": [] if project or partial else projects_for(request.user).order_by("name"),
+    }
+    return render_region(request, "sweeps/sweep_list.html", "sweep-table", context)
+
+
+# Creating a sweep -------------------------------------------------------------------------
+
+
+def copy_source(request: HttpRequest) -> Sweep | None:
+    """The sweep named by ?copy=, if the user may see it: "new sweep from this one"."""
+    sweep_id = request.GET.get("copy", "")
+    return get_sweep(request.user, sweep_id) if sweep_id else None
+
+
+def initial_values(request: HttpRequest, source: Sweep | None) -> dict[str, Any]:
+    if source is None:
+        return {"config_text": EXAMPLE_CONFIG, "project": request.GET.get("project", "")}
+    return {
+        "name": f"{source.name} (copy)",
+        "description": source.description,
+        "config_text": source.config_text,
+        "project": source.project.slug,
+    }
+
+
+def refuse_forged_project(request: HttpRequest, projects: QuerySet[Project]) -> None:
+    """A POST naming a project where the user only views is refused like any other change."""
+    chosen = request.POST.get("project", "")
+    if not chosen.isdigit() or projects.filter(pk=chosen).exists():
+        return
+    if projects_for(request.user).filter(pk=chosen).exists():
+        raise PermissionDenied("Creating a sweep needs the editor role in its project.")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def sweep_new(request: HtmxHttpRequest, slug: str | None = None) -> HttpResponse:
+    """The new-sweep form; a bad config comes back with every problem next to the editor."""
+    project = get_project(request.user, slug, Role.EDITOR) if slug else None
+    projects = None if project else editable_projects(request.user)
+    source = copy_source(request)
+    initial = initial_values(request, source)
+    if projects is not None:
+        by_slug = {p.slug: p.pk for p in projects}
+        initial["project"] = by_slug.get(initial.pop("project", ""))
+        if request.method == "POST":
+            refuse_forged_project(request, projects)
+    data = request.POST if request.method == "POST" else None
+    form = SweepForm(data, initial=initial, projects=projects, label_suffix="")
+    if form.is_bound and form.is_valid():
+        target = project or form.cleaned_data["project"]
+        try:
+            sweep = lifecycle.create_sweep(
+                target,
+                form.cleaned_data["config"],
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+            )
+        except ConfigError as error:
+            form.problems = error.problems
+            form.add_error("config_text", f"The config has {len(error.problems)} problem(s).")
+        else:
+            messages.success(request, f"Sweep “{sweep.name}” created.")
+            url = reverse("sweeps:detail", args=[sweep.pk])
+            # After an htmx post the client follows HX-Location without a full reload.
+            return HttpResponseLocation(url) if request.htmx else redirect(url)
+    context = {
+        "project": project,
+        "form": form,
+        "source": source,
+        "action_url": request.get_full_path(),
+        "no_projects": projects is not None and not projects.exists(),
+    }
+    return render_region(request, "sweeps/sweep_new.html", "sweep-form", context)
+
+
+# Lifecycle and delete ---------------------------------------------------------------------
+
+
+def back_to(request: HttpRequest, sweep: Sweep) -> HttpResponse:
+    """Without JavaScript a button posts a plain form: go back where it was pressed."""
+    url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
+        return redirect(url)
+    return redirect("sweeps:detail", sweep_id=sweep.pk)
+
+
+@require_POST
+@login_required
+def sweep_action(request: HtmxHttpRequest, sweep_id: str, action: str) -> HttpResponse:
+    """Start, pause, resume, finish or cancel; htmx gets the re-rendered row or header."""
+    sweep = get_sweep(request.user, sweep_id, Role.EDITOR)
+    error = ""
+    try:
+        lifecycle.transition(sweep, action)
+    except lifecycle.SweepConflict as conflict:
+        # Someone (or an agent) moved the sweep first: show where it is now.
+        error = str(conflict)
+    sweep.refresh_from_db(fields=["state", "started_at", "ended_at"])
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return back_to(request, sweep)
+    if request.POST.get("region") == "row":
+        row = row_of(get_object_or_404(sweep_rows(request.user), pk=sweep.pk))
+        scope = request.POST.get("scope", "all")
+        context = {"row": row, "error": error, "scope": scope, "show_project": scope == "all"}
+        response = render(request, "sweeps/includes/sweep_row.html", context)
+    else:
+        context = header_context(sweep) | {"error": error}
+        response = render(request, "sweeps/includes/sweep_header.html", context)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def sweep_delete(request: HtmxHttpRequest, sweep_id: str) -> HttpResponse:
+    """GET asks (the fallback for hx-confirm), POST deletes; trials go, their runs stay."""
+    sweep = get_sweep(request.user, sweep_id, Role.EDITOR)
+    if request.method == "GET":
+        return render(request, "sweeps/sweep_delete.html", {"sweep": sweep})
+    name, slug = sweep.name, sweep.project.slug
+    sweep.delete()
+    if request.htmx and request.POST.get("region") == "row":
+        # An empty answer swapped over the row removes it.
+        return HttpResponse("")
+    messages.success(request, f"Sweep “{name}” deleted. Its runs stay in the project.")
+    url = reverse("sweeps:project_list", args=[slug])
+    return HttpResponseLocation(url) if request.htmx else redirect(url)
+
+
+# One sweep --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tab:
+    name: str
+    label: str
+
+
+TABS = [
+    Tab("overview", "Overview"),
+    Tab("trials", "Trials"),
+    Tab("best", "Best parameters"),
+    Tab("importance", "Importance"),
+    Tab("parallel", "Parallel coordinates"),
+    Tab("history", "History"),
+    Tab("slice", "Slice & contour"),
+    Tab("curves", "Learning curves"),
+    Tab("pareto", "Pareto front"),
+]
+
+
+def tabs_of(sweep: Sweep) -> list[Tab]:
+    many = len(sweep.metric) > 1
+    return [tab for tab in TABS if tab.name != "pareto" or many]
+
+
+def pick_tab(name: str | None, sweep: Sweep) -> str:
+    names = [tab.name for tab in tabs_of(sweep)]
+    return name if name in names else "overview"
+
+
+@dataclass(frozen=True)
+class SweepView:
+    """What every tab builder gets: the sweep, its parsed config and request."""
+
+    sweep: Sweep
+    config: SweepConfig
+    axes: list[plot_data.Axis]
+    counts: plot_data.TrialCounts
+    query: QueryDict
+
+    @property
+    def metric(self) -> tuple[str, str]:
+        first = self.sweep.metric[0] if self.sweep.metric else {"name": "", "goal": "minimize"}
+        return first["name"], first["goal"]
+
+
+def overview_tab(view: SweepView) -> dict[str, Any]:
+    points = plot_data.trial_points(view.sweep)
+    importance = sampling.importance(view.sweep)
+    name, goal = view.metric
+    config = view.config
+    return {
+        # History and importance first: together they fit one screen with the stat cards.
+        "charts": [
+            charts.history_chart(points, name, goal),
+            charts.importance_chart(importance, view.counts.complete),
+            charts.parallel_chart(view.axes, points, name, goal),
+        ],
+        "constants": plot_data.constants_of(config),
+        "early_terminate": config.early_terminate,
+        "sampler": (config.optuna or {}).get("sampler", "auto") if config.method == "bayes" else "",
+    }
+
+
+@dataclass(frozen=True)
+class SortLink:
+    label: str
+    sort: str  # the sort this header's link asks for
+    direction: str  # "ascending", "descending" or "" when sorted by another column
+
+
+def sort_link(current: str, column: str, label: str) -> SortLink:
+    if current == column:
+        return SortLink(label, f"-{column}", "ascending")
+    if current == f"-{column}":
+        return SortLink(label, column, "descending")
+    return SortLink(label, "-number" if column == "number" else column, "")
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    number: int
+    state: str
+    run_id: int | None
+    is_best: bool
+    params: list[str]
+    objective: list[str]
+    duration: str
+
+
+def number_text(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.6g}" if math.isfinite(value) else str(value)
+
+
+def duration_text(start: datetime, end: datetime | None, now: datetime) -> str:
+    seconds = max(int(((end or now) - start).total_seconds()), 0)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def trials_tab(view: SweepView) -> dict[str, Any]:
+    table = plot_data.TrialView.from_query(view.query, view.axes)
+    page = plot_data.trials_page(view.sweep, table)
+    width = max(len(view.sweep.metric), 1)
+    now = timezone.now()
+    rows = []
+    for trial in page.object_list:
+        objective = trial.objective or []
+        rows.append(
+            TrialRow(
+                number=trial.number,
+                state=trial.state,
+                run_id=trial.run_id,
+                is_best=trial.is_best,
+                params=[
+                    plot_data.value_label(trial.params[a.name]) if a.name in trial.params else "—"
+                    for a in view.axes
+                ],
+                objective=[number_text(v) for v in objective] + ["—"] * (width - len(objective)),
+                duration=duration_text(trial.created_at, trial.ended_at, now),
+            )
+        )
+    names = view.sweep.metric_names or ["value"]
+    return {
+        "table": table,
+        "page": page,
+        "rows": rows,
+        "sort_number": sort_link(table.sort, "number", "#"),
+        "sort_state": sort_link(table.sort, "state", "State"),
+        "sort_value": sort_link(table.sort, "value", names[0]),
+        "sort_params": [sort_link(table.sort, f"p.{a.name}", a.name) for a in view.axes],
+        "extra_metrics": names[1:],
+        "constants": plot_data.constants_of(view.config),
+        "trial_states": TrialState.choices,
+    }
+
+
+def best_tab(view: SweepView) -> dict[str, Any]:
+    if len(view.sweep.metric) > 1:
+        front = plot_data.pareto_set(view.sweep)
+        rows = [
+            {
+                "number": p.number,
+                "run_id": p.run_id,
+                "objective": [number_text(v) for v in p.objective or []],
+                "params": [plot_data.value_label(p.params.get(a.name)) for a in view.axes],
+            }
+            for p in front
+        ]
+        return {"front": rows, "param_names": [a.name for a in view.axes]}
+    best = view.sweep.best_trial
+    if best is None:
+        return {"best": None}
+    return {
+        "best": best,
+        "best_value": number_text(best.value),
+        "best_rows": [(name, plot_data.value_label(v)) for name, v in best.params.items()],
+        "best_yaml": yaml.safe_dump(nest(best.params), sort_keys=False, allow_unicode=True),
+    }
+
+
+def importance_tab(view: SweepView) -> dict[str, Any]:
+    importance = sampling.importance(view.sweep)
+    scores = sorted(((importance or {}).get("importances") or {}).items(), key=lambda i: -i[1])
+    return {
+        "charts": [charts.importance_chart(importance, view.counts.complete)],
+        "importance": importance,
+        "scores": [(name, f"{score:.1%}", round(score * 100)) for name, score in scores],
+    }
+
+
+def parallel_tab(view: SweepView) -> dict[str, Any]:
+    points = plot_data.trial_points(view.sweep)
+    return {"charts": [charts.parallel_chart(view.axes, points, *view.metric)]}
+
+
+def history_tab(view: SweepView) -> dict[str, Any]:
+    points = plot_data.trial_points(view.sweep)
+    return {"charts": [charts.history_chart(points, *view.metric)]}
+
+
+def slice_tab(view: SweepView) -> dict[str, Any]:
+    points = plot_data.trial_points(view.sweep)
+    name, goal = view.metric
+    contour = charts.contour_chart(view.axes, points, name, goal, sampling.importance(view.sweep))
+    return {"charts": [contour, *charts.slice_charts(view.axes, points, name, goal)]}
+
+
+def curves_tab(view: SweepView) -> dict[str, Any]:
+    name, goal = view.metric
+    curves = plot_data.learning_curves(view.sweep, name) if name else []
+    return {"charts": [charts.curves_chart(curves, name, goal)]}
+
+
+def pareto_tab(view: SweepView) -> dict[str, Any]:
+    points = plot_data.trial_points(view.sweep)
+    return {"charts": [charts.pareto_chart(points, view.sweep.metric)]}
+
+
+TAB_BUILDERS: dict[str, Callable[[SweepView], dict[str, Any]]] = {
+    "overview": overview_tab,
+    "trials": trials_tab,
+    "best": best_tab,
+    "importance": importance_tab,
+    "parallel": parallel_tab,
+    "history": history_tab,
+    "slice": slice_tab,
+    "curves": curves_tab,
+    "pareto": pareto_tab,
+}
+
+
+TAB_TEMPLATES = {
+    name: f"sweeps/includes/tab_{name}.html"
+    for name in ("overview", "trials", "best", "importance", "slice")
+}
+
+
+def header_context(sweep: Sweep) -> dict[str, Any]:
+    editor = can_edit(sweep.project.role)  # type: ignore[attr-defined]
+    return {
+        "sweep": sweep,
+        "project": sweep.project,
+        "can_edit": editor,
+        "actions": legal_actions(sweep.state) if editor else [],
+        # Pending, running and paused sweeps may still get trials: their pages poll.
+        "is_live": not sweep.is_ended,
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+def detail_context(request: HttpRequest, sweep: Sweep, tab: str) -> dict[str, Any]:
+    config = SweepConfig.from_dict(sweep.config)
+    counts = plot_data.trial_counts(sweep)
+    view = SweepView(sweep, config, plot_data.axes_of(config), counts, request.GET)
+    cap = sweep.run_cap
+    context = header_context(sweep) | {
+        "tab": tab,
+        "tabs": tabs_of(sweep),
+        "counts": counts,
+        "progress": min(round(100 * counts.total / cap), 100) if cap else 0,
+        "config": config,
+        "agent_command": f"sweeptracker agent {sweep.pk}",
+        "metric_name": view.metric[0],
+        "best_value": number_text(sweep.best_trial.value) if sweep.best_trial else "",
+        "front_size": counts.best if len(sweep.metric) > 1 else 0,
+        "detail_url": reverse("sweeps:detail", args=[sweep.pk]),
+        "tab_template": TAB_TEMPLATES.get(tab, "sweeps/includes/tab_charts.html"),
+        "charts": [],
+    }
+    return context | TAB_BUILDERS[tab](view)
+
+
+@require_GET
+@login_required
+def sweep_detail(request: HtmxHttpRequest, sweep_id: str) -> HttpResponse:
+    """A sweep's page; htmx tab links get only the tab body (and the tab bar, out of band)."""
+    sweep = get_sweep(request.user, sweep_id)
+    tab = pick_tab(request.GET.get("tab"), sweep)
+    context = detail_context(request, sweep, tab)
+    return render_region(request, "sweeps/sweep_detail.html", "tab-body", context)
+
+
+@require_GET
+@login_required
+def sweep_live(request: HtmxHttpRequest, sweep_id: str) -> HttpResponse:
+    """The poll: figure data of the open tab plus the regions that change, out of band."""
+    sweep = get_sweep(request.user, sweep_id)
+    tab = pick_tab(request.GET.get("tab"), sweep)
+    context = detail_context(request, sweep, tab) | {"oob": True}
+    html = render_to_string("sweeps/sweep_detail.html#sweep-live", context, request)
+    # The last answer still carries the final data; 286 tells htmx to stop asking.
+    return HttpResponseStopPolling(html) if sweep.is_ended else HttpResponse(html)
+
+
+# CSV export -------------------------------------------------------------------------------
+
+
+class Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer's output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+# Spreadsheets run a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return plot_data.value_label(value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_lines(sweep: Sweep) -> Iterator[str]:
+    config = SweepConfig.from_dict(sweep.config)
+    writer = csv.writer(Echo())
+    yield writer.writerow(plot_data.csv_header(sweep, config))
+    for row in plot_data.csv_rows(sweep, config):
+        yield writer.writerow([csv_cell(cell) for cell in row])
+
+
+@require_GET
+@login_required
+def trials_csv(request: HttpRequest, sweep_id: str) -> StreamingHttpResponse:
+    """Every trial, streamed: a sweep of any size downloads without being held in memory."""
+    sweep = get_sweep(request.user, sweep_id)
+    response = StreamingHttpResponse(csv_lines(sweep), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="sweep-{sweep.pk}-trials.csv"'
+    return response
