@@ -139,14 +139,19 @@ def _copy_points(run_id: int, points: list[Point]) -> int:
     if _may_be_stored(run_id, points):
         return _upsert_points(run_id, points)
     table = MetricPoint._meta.db_table
-    columns = "(run_id, key, step, value, wall_time)"
+    sql = f"COPY {table} (run_id, key, step, value, wall_time) FROM STDIN (FORMAT BINARY)"
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
-            with raw.copy(f"COPY {table} {columns} FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(["int8", "text", "int8", "float8", "float8"])
-                for p in points:
-                    copy.write_row((run_id, p.key, p.step, _stored(p.value), p.wall_time))
+        # psycopg's own cursor, as Django's wrapper has no copy(); wrap_database_errors
+        # turns its errors into Django's, as the wrapper would.
+        with (
+            transaction.atomic(),
+            connection.cursor() as cursor,
+            connection.wrap_database_errors,
+            cursor.cursor.copy(sql) as copy,
+        ):
+            copy.set_types(["int8", "text", "int8", "float8", "float8"])
+            for p in points:
+                copy.write_row((run_id, p.key, p.step, _stored(p.value), p.wall_time))
     except IntegrityError:
         return _upsert_points(run_id, points)
     return len(points)
