@@ -68,7 +68,11 @@ def run() -> None:
         .stdout.strip()
         .splitlines()[-1]
     )
-    server = subprocess.Popen([PYTHON, "manage.py", "runserver", ADDRESS, "--noreload"], cwd=ROOT)
+    # Plain http on a laptop: cookies marked Secure would not come back from every browser.
+    local = {"SECURE_COOKIES": "false", **os.environ}
+    server = subprocess.Popen(
+        [PYTHON, "manage.py", "runserver", ADDRESS, "--noreload"], cwd=ROOT, env=local
+    )
     try:
         wait_for(f"http://{ADDRESS}/accounts/login/", time.monotonic() + 60)
         env = {

@@ -53,11 +53,16 @@ def manage(database_url: str, *args: str) -> str:
 
 
 @contextmanager
-def production_server(database_url: str, workers: int = 2) -> Iterator[str]:
-    """gunicorn with the production config, on a free port; yields its base URL."""
+def production_server(
+    database_url: str, workers: int = 2, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """gunicorn with the production config, on a free port; yields its base URL.
+
+    `env` adds to the server's environment (for example ACCESS_LOG, a file path)."""
     port = free_port()
     env = {
         **os.environ,
+        **(env or {}),
         "DATABASE_URL": database_url,
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),

@@ -6,11 +6,26 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from projects import throttling
 from projects.models import ApiKey
 
 
+def refusal(key: str, api_key: ApiKey | None) -> str:
+    if not key:
+        return "No key after Bearer in Authorization."
+    if api_key is None:
+        return "The API key is not valid or was revoked."
+    return "The API key's user is inactive."
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Bearer KEY` with a key made by `create_api_key` or the keys page."""
+    """`Authorization: Bearer KEY` with a key made by `create_api_key` or the keys page.
+
+    Keys are stored as SHA-256 hashes and compared in constant time (ApiKey.find).
+    A client that sends too many bad keys is refused with 429 for the rest of the
+    window, good keys included, as GitHub does: otherwise a guesser could keep
+    guessing and would learn of a hit by the answer changing.
+    """
 
     keyword = "Bearer"
 
@@ -21,14 +36,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, key = header.partition(" ")
         if scheme.lower() != self.keyword.lower():
             return None
+        client = throttling.client_of(request)
+        wait = throttling.blocked_for(client)
+        if wait:
+            raise exceptions.Throttled(
+                wait, f"Too many bad API keys from your address; try again in {wait} s."
+            )
         key = key.strip()
-        if not key:
-            raise exceptions.AuthenticationFailed("No key after Bearer in Authorization.")
-        api_key = ApiKey.find(key)
-        if api_key is None:
-            raise exceptions.AuthenticationFailed("The API key is not valid or was revoked.")
-        if not api_key.user.is_active:
-            raise exceptions.AuthenticationFailed("The API key's user is inactive.")
+        api_key = ApiKey.find(key) if key else None
+        if api_key is None or not api_key.user.is_active:
+            throttling.record_failure(client)
+            raise exceptions.AuthenticationFailed(refusal(key, api_key))
         api_key.touch()
         return api_key.user, api_key
 

@@ -14,9 +14,14 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from runs.history import downsample
+
 PLOTLY_CONFIG: dict[str, Any] = {"responsive": True, "displaylogo": False}
 LINE_COLOR = "#4f46e5"
 GRID_COLOR = "#e5e7eb"
+# A live run page redraws every chart every few seconds: a million-step history is cut
+# to buckets that keep their first, last, lowest and highest points (runs.history.downsample).
+POINTS_PER_CHART = 5_000
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
 
 
@@ -94,8 +99,9 @@ def metric_figure(key: str, steps: list[int], values: list[float | None]) -> dic
 
 
 def metric_charts(series: dict[str, tuple[list[int], list[float | None]]]) -> list[Chart]:
-    """One chart per metric key, in key order."""
-    return [
-        Chart(id=figure_id(key), key=key, figure=metric_figure(key, steps, values))
-        for key, (steps, values) in sorted(series.items())
-    ]
+    """One chart per metric key, in key order, each of at most POINTS_PER_CHART points."""
+    charts = []
+    for key, (steps, values) in sorted(series.items()):
+        steps, values = downsample(steps, values, POINTS_PER_CHART)
+        charts.append(Chart(id=figure_id(key), key=key, figure=metric_figure(key, steps, values)))
+    return charts

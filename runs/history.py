@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django.db.models import QuerySet
 
 from runs.models import MetricPoint, Run
@@ -24,3 +26,28 @@ def series_by_key(run: Run) -> dict[str, tuple[list[int], list[float | None]]]:
         steps.append(step)
         values.append(value)
     return series
+
+
+def downsample(
+    steps: list[int], values: list[float | None], limit: int
+) -> tuple[list[int], list[float | None]]:
+    """At most about `limit` points that keep the curve's shape.
+
+    The history is cut into buckets; each keeps its first, last, lowest and highest
+    point, so spikes and the final value survive (a plain stride would drop them).
+    NaN points (None) are kept where they fall only as a bucket's first or last.
+    """
+    if len(steps) <= limit:
+        return steps, values
+    buckets = max(limit // 4, 1)
+    size = math.ceil(len(steps) / buckets)
+    keep: set[int] = set()
+    for start in range(0, len(steps), size):
+        indexes = range(start, min(start + size, len(steps)))
+        keep.update((indexes[0], indexes[-1]))
+        finite = [i for i in indexes if values[i] is not None and math.isfinite(values[i])]  # type: ignore[arg-type]
+        if finite:
+            keep.add(min(finite, key=lambda i: values[i]))  # type: ignore[arg-type,return-value]
+            keep.add(max(finite, key=lambda i: values[i]))  # type: ignore[arg-type,return-value]
+    ordered = sorted(keep)
+    return [steps[i] for i in ordered], [values[i] for i in ordered]

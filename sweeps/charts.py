@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sized
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -41,6 +42,10 @@ LATER_DARKER = [[0.0, "#c7d2fe"], [1.0, "#312e81"]]
 MAX_DIMENSIONS = 60
 CONTOUR_GRID = 48
 TOP_FRACTION = 0.1
+CHECKED_UP_TO = 2_000
+# The contour is interpolated from at most this many trials (the best always among them):
+# the weights are a grid x grid x trials array.
+CONTOUR_POINTS = 1_000
 
 
 @dataclass(frozen=True)
@@ -137,12 +142,29 @@ def _axis(title: str = "", **updates: Any) -> dict[str, Any]:
     return axis
 
 
+def checked(points: Sized) -> bool:
+    """Whether plotly checks a trace drawn over `points`, element by element.
+
+    At 10,000 trials plotly's checks and copies of the arrays were most of a page's
+    time. The figures are checked while they are small (every test sweep is); a large
+    one is built by the same code, so its arrays of our own numbers go in unchecked.
+    """
+    return len(points) <= CHECKED_UP_TO
+
+
 def _figure(div: str, traces: list[Any], layout: dict[str, Any]) -> dict[str, Any]:
-    plotly_json = go.Figure(data=traces, layout=layout).to_plotly_json()
+    # Trace objects remember whether they were checked (plotly's own _validate flag).
+    if all(trace._validate for trace in traces):
+        plotly_json = go.Figure(data=traces, layout=layout).to_plotly_json()
+        data, layout = plotly_json["data"], plotly_json["layout"]
+    else:
+        # A Figure would copy every array once more; the layout alone is still checked.
+        data = [trace.to_plotly_json() for trace in traces]
+        layout = go.Layout(layout).to_plotly_json()
     return {
         "div": div,
-        "data": plotly_json["data"],
-        "layout": plotly_json["layout"],
+        "data": data,
+        "layout": layout,
         "config": PLOTLY_CONFIG,
         "empty": False,
         "message": "",
@@ -208,12 +230,28 @@ def top_range(values: list[float], goal: str) -> list[float]:
     return [low - pad, high + pad]
 
 
-def parallel_chart(axes: list[Axis], points: list[TrialPoint], metric: str, goal: str) -> Chart:
+def thinned(drawn: list[TrialPoint], goal: str, limit: int) -> list[TrialPoint]:
+    """At most `limit` trials: the best half of the budget, then an even spread of the rest."""
+    if len(drawn) <= limit:
+        return drawn
+    ranked = sorted(drawn, key=lambda p: p.value if goal == "minimize" else -p.value)  # type: ignore[operator]
+    best = {p.number for p in ranked[: limit // 2]}
+    rest = [p for p in drawn if p.number not in best]
+    stride = math.ceil(len(rest) / (limit - len(best)))
+    keep = best | {p.number for p in rest[::stride]}
+    return [p for p in drawn if p.number in keep]
+
+
+def parallel_chart(
+    axes: list[Axis], points: list[TrialPoint], metric: str, goal: str, limit: int = 0
+) -> Chart:
+    """One line per finished trial; with `limit`, at most that many (see `thinned`)."""
     div = chart_id("parallel")
     title = "Parallel coordinates"
-    drawn = finished(points)
-    if not drawn:
+    every = finished(points)
+    if not every:
         return Chart(div, title, _empty(div, "No finished trials yet."), height=440)
+    drawn = thinned(every, goal, limit) if limit else every
     dimensions = [
         _dimension(axis, [axis.position(p.params.get(axis.name)) for p in drawn])
         for axis in axes[: MAX_DIMENSIONS - 1]
@@ -240,6 +278,7 @@ def parallel_chart(axes: list[Axis], points: list[TrialPoint], metric: str, goal
         tickfont={"size": 11},
         labelangle=-12 if len(dimensions) > 6 else 0,
         customdata=[p.number for p in drawn],
+        _validate=checked(drawn),
     )
     layout = _layout(div, margin={"l": 48, "r": 40, "t": 56, "b": 24})
     shown = max(math.ceil(len(drawn) * TOP_FRACTION), 1)
@@ -248,6 +287,11 @@ def parallel_chart(axes: list[Axis], points: list[TrialPoint], metric: str, goal
         f"The best {shown} {'is' if shown == 1 else 'are'} highlighted: drag along any axis "
         "to pick other lines, click outside the band to clear it."
     )
+    if len(drawn) < len(every):
+        note += (
+            f" Here {len(drawn)} of the {len(every)} trials: the best and an even spread of the"
+            " others; the Parallel coordinates tab draws them all."
+        )
     figure = _figure(div, [trace], layout)
     return Chart(
         div, title, figure, note=note, height=440, min_width=max(560, 120 * len(dimensions))
@@ -277,6 +321,7 @@ def history_chart(points: list[TrialPoint], metric: str, goal: str) -> Chart:
     hover = "trial #%{x}<br>%{y:.6g}<extra>%{fullData.name}</extra>"
     traces = [
         go.Scatter(
+            _validate=checked(drawn),
             x=[p.number for p in complete],
             y=[p.value for p in complete],
             mode="markers",
@@ -285,6 +330,7 @@ def history_chart(points: list[TrialPoint], metric: str, goal: str) -> Chart:
             hovertemplate=hover,
         ),
         go.Scatter(
+            _validate=checked(drawn),
             x=[p.number for p in pruned],
             y=[p.value for p in pruned],
             mode="markers",
@@ -293,6 +339,7 @@ def history_chart(points: list[TrialPoint], metric: str, goal: str) -> Chart:
             hovertemplate=hover,
         ),
         go.Scatter(
+            _validate=checked(drawn),
             x=best_x,
             y=best_y,
             mode="lines",
@@ -301,6 +348,7 @@ def history_chart(points: list[TrialPoint], metric: str, goal: str) -> Chart:
             hoverinfo="skip",
         ),
         go.Scatter(
+            _validate=checked(drawn),
             x=[p.number for p in complete if p.is_best],
             y=[p.value for p in complete if p.is_best],
             mode="markers",
@@ -400,6 +448,7 @@ def slice_charts(axes: list[Axis], points: list[TrialPoint], metric: str, goal: 
                 marker |= {"color": BEST, "size": 15, "symbol": "star", "opacity": 1}
             traces.append(
                 go.Scatter(
+                    _validate=checked(drawn),
                     x=xs,
                     y=[p.value for p in group],
                     customdata=[p.number for p in group],
@@ -497,10 +546,16 @@ def contour_chart(
     ys = np.array([y for _, y, _ in placed])
     zs = np.array([p.value for _, _, p in placed], dtype=float)
     gx, gy = _grid(x_axis, list(xs)), _grid(y_axis, list(ys))
-    z = interpolate(xs, ys, zs, gx, gy)
+    # An even spread of the trials plus the best ones shapes the surface as well as all.
+    spread = np.unique(
+        np.linspace(0, len(placed) - 1, min(len(placed), CONTOUR_POINTS)).astype(int)
+    )
+    used = np.union1d(spread, [i for i, (_, _, p) in enumerate(placed) if p.is_best]).astype(int)
+    z = interpolate(xs[used], ys[used], zs[used], gx, gy)
     best = [(x, y, p) for x, y, p in placed if p.is_best]
     traces = [
         go.Contour(
+            _validate=checked(placed),
             x=gx.tolist(),
             y=gy.tolist(),
             z=z.tolist(),
@@ -512,6 +567,7 @@ def contour_chart(
             hoverinfo="skip",
         ),
         go.Scatter(
+            _validate=checked(placed),
             x=xs.tolist(),
             y=ys.tolist(),
             customdata=[[p.number, p.value] for _, _, p in placed],
@@ -521,6 +577,7 @@ def contour_chart(
             hovertemplate="trial #%{customdata[0]}<br>%{customdata[1]:.6g}<extra></extra>",
         ),
         go.Scatter(
+            _validate=checked(placed),
             x=[x for x, _, _ in best],
             y=[y for _, y, _ in best],
             mode="markers",
@@ -580,6 +637,7 @@ def curves_chart(curves: list[Curve], metric: str, goal: str) -> Chart:
         opacity = 0.55 if state == TrialState.COMPLETE else 0.8
         traces.append(
             go.Scatter(
+                _validate=checked(xs),
                 x=xs,
                 y=ys,
                 customdata=numbers,
@@ -594,6 +652,7 @@ def curves_chart(curves: list[Curve], metric: str, goal: str) -> Chart:
     xs, ys, numbers = _joined([c for c in curves if c.is_best])
     traces.append(
         go.Scatter(
+            _validate=checked(xs),
             x=xs,
             y=ys,
             customdata=numbers,
@@ -606,6 +665,7 @@ def curves_chart(curves: list[Curve], metric: str, goal: str) -> Chart:
     ends = [c for c in curves if c.state == TrialState.PRUNED and c.steps]
     traces.append(
         go.Scatter(
+            _validate=checked(curves),
             x=[c.steps[-1] for c in ends],
             y=[c.values[-1] for c in ends],
             customdata=[c.number for c in ends],
@@ -654,6 +714,7 @@ def pareto_chart(points: list[TrialPoint], metrics: list[dict[str, Any]]) -> Cha
     )
     traces = [
         go.Scatter(
+            _validate=checked(placed),
             x=[p.objective[0] for p in others],  # type: ignore[index]
             y=[p.objective[1] for p in others],  # type: ignore[index]
             customdata=[p.number for p in others],
@@ -663,6 +724,7 @@ def pareto_chart(points: list[TrialPoint], metrics: list[dict[str, Any]]) -> Cha
             hovertemplate=hover,
         ),
         go.Scatter(
+            _validate=checked(placed),
             x=[p.objective[0] for p in front],  # type: ignore[index]
             y=[p.objective[1] for p in front],  # type: ignore[index]
             customdata=[p.number for p in front],

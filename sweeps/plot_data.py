@@ -19,6 +19,7 @@ from django.db.models import Count, F, OrderBy, Q
 from django.db.models.fields.json import KeyTransform
 from django.http import QueryDict
 
+from runs.history import downsample
 from runs.models import MetricPoint
 from sweeps.config import Param, SweepConfig
 from sweeps.models import Sweep, Trial, TrialState
@@ -27,9 +28,13 @@ from sweeps.space import LOG_SCALE
 CATEGORICAL = ("categorical", "categorical_w_probabilities")
 TRIALS_PER_PAGE = 25
 DEFAULT_TRIAL_SORT = "-number"
-# Points the learning-curves chart may carry in all; each run gets its share, within bounds.
-CURVE_BUDGET = 60_000
-CURVE_MIN_POINTS, CURVE_MAX_POINTS = 40, 2_000
+# Points the learning-curves chart may carry in all; each drawn run gets an equal share,
+# at most CURVE_MAX_POINTS. At most CURVE_FOCUS best and CURVE_FOCUS running trials are
+# always drawn, plus a cloud of CLOUD_CURVES others, so a curve keeps at least ~36 points.
+CURVE_BUDGET = 40_000
+CURVE_MAX_POINTS = 2_000
+CURVE_FOCUS = 50
+CLOUD_CURVES = 1_000
 
 
 # Parameters as chart axes ----------------------------------------------------------------
@@ -240,50 +245,53 @@ class Curve:
 
 
 def learning_curves(sweep: Sweep, metric: str) -> list[Curve]:
-    """Every point of `metric` logged by the sweep's runs, in one query, downsampled per run."""
-    rows = (
-        MetricPoint.objects.filter(run__trial__sweep=sweep, key=metric)
-        .order_by("run__trial__number", "step")
-        .values_list(
-            "run__trial__number", "run__trial__state", "run__trial__is_best", "step", "value"
-        )
+    """The curves of `metric` worth drawing, in two queries: the trials, then their points.
+
+    A sweep of 10,000 trials with 100 steps each would ship a million points, so the
+    chart draws the focus (best, running, and the CURVE_FOCUS best complete trials)
+    plus a cloud of at most CLOUD_CURVES others spread evenly over the sweep, and the
+    CURVE_BUDGET points are shared among the drawn curves (see `downsample`).
+    """
+    trials = (
+        Trial.objects.filter(sweep=sweep, run__isnull=False)
+        .order_by("number")
+        .values_list("number", "state", "is_best", "value", "run_id")
     )
-    curves: list[Curve] = []
-    for number, state, is_best, step, value in rows.iterator(chunk_size=5000):
-        if not curves or curves[-1].number != number:
-            curves.append(Curve(number, state, is_best))
-        curves[-1].steps.append(step)
-        curves[-1].values.append(value)
-    share = CURVE_BUDGET // max(len(curves), 1)
-    limit = min(max(share, CURVE_MIN_POINTS), CURVE_MAX_POINTS)
+    chosen = _drawn_trials(list(trials), sweep.directions[0] if sweep.metric else "minimize")
+    if not chosen:
+        return []
+    by_run = {run_id: Curve(number, state, is_best) for number, state, is_best, _, run_id in chosen}
+    rows = (
+        MetricPoint.objects.filter(run_id__in=list(by_run), key=metric)
+        .order_by("run_id", "step")
+        .values_list("run_id", "step", "value")
+    )
+    for run_id, step, value in rows.iterator(chunk_size=5000):
+        curve = by_run[run_id]
+        curve.steps.append(step)
+        curve.values.append(value)
+    curves = sorted((c for c in by_run.values() if c.steps), key=lambda c: c.number)
+    limit = min(CURVE_BUDGET // max(len(curves), 1), CURVE_MAX_POINTS)
     for curve in curves:
         curve.steps, curve.values = downsample(curve.steps, curve.values, limit)
     return curves
 
 
-def downsample(
-    steps: list[int], values: list[float | None], limit: int
-) -> tuple[list[int], list[float | None]]:
-    """At most about `limit` points that keep the curve's shape.
+CurveTrial = tuple[int, str, bool, float | None, int]
 
-    The history is cut into buckets; each keeps its first, last, lowest and highest
-    point, so spikes and the final value survive (a plain stride would drop them).
-    NaN points (None) are kept where they fall only as a bucket's first or last.
-    """
-    if len(steps) <= limit:
-        return steps, values
-    buckets = max(limit // 4, 1)
-    size = math.ceil(len(steps) / buckets)
-    keep: set[int] = set()
-    for start in range(0, len(steps), size):
-        indexes = range(start, min(start + size, len(steps)))
-        keep.update((indexes[0], indexes[-1]))
-        finite = [i for i in indexes if values[i] is not None and math.isfinite(values[i])]  # type: ignore[arg-type]
-        if finite:
-            keep.add(min(finite, key=lambda i: values[i]))  # type: ignore[arg-type,return-value]
-            keep.add(max(finite, key=lambda i: values[i]))  # type: ignore[arg-type,return-value]
-    ordered = sorted(keep)
-    return [steps[i] for i in ordered], [values[i] for i in ordered]
+
+def _drawn_trials(trials: list[CurveTrial], goal: str) -> list[CurveTrial]:
+    """The focus trials plus an evenly spread cloud of the others, at most the caps."""
+    ranked = sorted(
+        (t for t in trials if t[1] == TrialState.COMPLETE and t[3] is not None),
+        key=lambda t: t[3] if goal == "minimize" else -t[3],  # type: ignore[operator]
+    )
+    running = [t for t in trials if t[1] == TrialState.RUNNING][-CURVE_FOCUS:]
+    focus = {t[0] for t in [*ranked[:CURVE_FOCUS], *running]} | {t[0] for t in trials if t[2]}
+    others = [t for t in trials if t[0] not in focus]
+    stride = max(math.ceil(len(others) / CLOUD_CURVES), 1)
+    cloud = {t[0] for t in others[::stride]}
+    return [t for t in trials if t[0] in focus or t[0] in cloud]
 
 
 # CSV export ------------------------------------------------------------------------------

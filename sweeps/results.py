@@ -43,13 +43,14 @@ def objective_of(sweep: Sweep, summary: dict[str, Any]) -> list[float] | None:
 
 def record_run_end(run: Run) -> Trial | None:
     """Close the run's trial, keep the best current and end the sweep when it is done."""
-    trial_id = Trial.objects.filter(run=run).values_list("pk", flat=True).first()
-    if trial_id is None:
+    ids = Trial.objects.filter(run=run).values_list("pk", "sweep_id").first()
+    if ids is None:
         return None
     with transaction.atomic():
-        trial = Trial.objects.select_related("sweep").get(pk=trial_id)
-        sweep = Sweep.objects.select_for_update().get(pk=trial.sweep_id)
-        trial.refresh_from_db()
+        # Read the trial only once the sweep is locked: before, another end may still change it.
+        sweep = Sweep.objects.select_for_update().get(pk=ids[1])
+        trial = Trial.objects.get(pk=ids[0])
+        trial.sweep = sweep
         if trial.state in (TrialState.COMPLETE, TrialState.FAILED):
             return trial
         # A pruned run was stopped on purpose: its last value still counts for the sampler.
@@ -144,29 +145,34 @@ def report_result(trial: Trial, objective: list[float] | None) -> Trial:
     Reporting the same result twice counts once; anything else on an ended trial
     is a conflict that says how the trial ended.
     """
-    if trial.state != TrialState.RUNNING:
-        if trial.state == TrialState.COMPLETE and objective == trial.objective:
-            return trial
-        raise TrialConflict(f"Trial {trial.number} already ended as {trial.state}.")
-    run = trial.run
-    if run is None:
-        raise TrialConflict(f"Trial {trial.number} has no run to report for.")
     sweep = trial.sweep
-    if objective is not None:
-        if len(objective) != len(sweep.metric_names):
-            names = ", ".join(sweep.metric_names)
-            raise ValueError(f"The sweep has {len(sweep.metric_names)} metric(s) ({names}).")
-        with transaction.atomic():
+    if objective is not None and len(objective) != len(sweep.metric_names):
+        names = ", ".join(sweep.metric_names)
+        raise ValueError(f"The sweep has {len(sweep.metric_names)} metric(s) ({names}).")
+    with transaction.atomic():
+        # Two agents reporting one trial at once: the sweep lock (taken first, as cancel
+        # and record_run_end do) makes the second see the first's end, so it counts once.
+        now = Sweep.objects.select_for_update().only("state").get(pk=sweep.pk)
+        trial.refresh_from_db(fields=["state", "value", "values"])
+        if trial.state != TrialState.RUNNING:
+            if trial.state == TrialState.COMPLETE and objective == trial.objective:
+                return trial
+            why = f" (the sweep is {now.state})" if now.is_ended else ""
+            raise TrialConflict(f"Trial {trial.number} already ended as {trial.state}{why}.")
+        run = trial.run
+        if run is None:
+            raise TrialConflict(f"Trial {trial.number} has no run to report for.")
+        if objective is not None:
             locked = Run.objects.select_for_update().get(pk=run.pk)
             run.summary = {
                 **locked.summary,
                 **dict(zip(sweep.metric_names, objective, strict=True)),
             }
             Run.objects.filter(pk=run.pk).update(summary=run.summary)
-    state = RunState.FINISHED if objective is not None else RunState.FAILED
-    try:
-        finish_run(run, state=state)
-    except RunConflict as error:
-        raise TrialConflict(f"Trial {trial.number}: {error}") from error
+        state = RunState.FINISHED if objective is not None else RunState.FAILED
+        try:
+            finish_run(run, state=state)
+        except RunConflict as error:
+            raise TrialConflict(f"Trial {trial.number}: {error}") from error
     trial.refresh_from_db()
     return trial

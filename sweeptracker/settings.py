@@ -103,7 +103,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
+        "timeout": envint("SQLITE_BUSY_TIMEOUT", 30),
     }
     # Tests run against a file too, so that server threads and agent
     # processes share one database as they do in real use.
@@ -167,6 +167,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sweeptracker.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many proxies append to X-Forwarded-For in front of us; 0 trusts only the
+    # socket's address, so a client cannot dodge the bad-key throttle with a made-up header.
+    "NUM_PROXIES": envint("NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SweepTracker API",
@@ -183,8 +186,26 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-SESSION_COOKIE_SECURE = not DEBUG and envbool("SECURE_COOKIES", False)
+# Cookies travel over TLS only unless DEBUG is on; `tasks.py run` serves plain
+# http on a laptop and says SECURE_COOKIES=false. docs/security.md lists the rest.
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# TLS ends at a proxy in front of gunicorn, so these default off: turned on
+# without one, a plain-http server would redirect every client to nowhere.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+# Only a proxy that overwrites X-Forwarded-Proto may be trusted with it; a client
+# reaching gunicorn directly could otherwise claim https.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if envbool("TRUST_X_FORWARDED_PROTO", False) else None
+)
+
+# A client that sends this many bad API keys within the window gets 429 until the
+# window ends (projects/throttling.py).
+BAD_KEY_LIMIT = envint("BAD_KEY_LIMIT", 20)
+BAD_KEY_WINDOW = envint("BAD_KEY_WINDOW", 60)
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from projects.access import create_project
@@ -19,6 +20,12 @@ pytest_plugins = ["tests.browser"]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Bad-key counts live in the cache: one test's bad keys must not block the next."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sweeptracker_client import assignment, macros, settings
-from sweeptracker_client.api import Api
+from sweeptracker_client.api import Api, retry_while_away
 from sweeptracker_client.errors import SweepTrackerError, SweepUnavailable
 from sweeptracker_client.sweep_info import Suggestion, SweepInfo, TrialInfo
 
@@ -196,7 +196,8 @@ class FunctionRunner:
 def end_run(api: Api, run_id: int, exit_code: int | None, state: str | None = None) -> None:
     """Finish a run the agent made, unless it ended already (finished by its script, killed)."""
     try:
-        api.finish_run(run_id, exit_code, state=state)
+        # Finishing twice the same way is harmless, so a server restart is waited out.
+        retry_while_away(lambda: api.finish_run(run_id, exit_code, state=state))
     except SweepTrackerError as error:
         if error.status != 409:
             raise

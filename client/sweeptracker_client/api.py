@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
@@ -26,6 +27,23 @@ RUN_FILTERS = {"state", "tag", "search"}
 HISTORY_PAGE = 10_000
 LIST_PAGE = 200
 SWEEP_ACTIONS = ("start", "pause", "resume", "finish", "cancel")
+T = TypeVar("T")
+
+
+def retry_while_away(call: Callable[[], T], patience: float | None = None) -> T:
+    """`call()`, tried again with backoff while the server is unreachable or answers a
+    retryable error (503 while its database is away), for up to `patience` seconds
+    (SWEEPTRACKER_SPOOL_AFTER). Only for idempotent requests."""
+    deadline = time.monotonic() + (settings.spool_after() if patience is None else patience)
+    wait = 0.25
+    while True:
+        try:
+            return call()
+        except SweepTrackerError as error:
+            if not error.retryable or time.monotonic() + wait > deadline:
+                raise
+        time.sleep(wait)
+        wait = min(wait * 2, 5.0)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from sweeptracker_client import assignment, settings
-from sweeptracker_client.api import Api, RunInfo
+from sweeptracker_client.api import Api, RunInfo, retry_while_away
 from sweeptracker_client.errors import SweepTrackerError
 from sweeptracker_client.mappings import (
     Config,
@@ -127,7 +127,8 @@ class Run:
         checked = Config(config).as_dict()
         finish_timeout = settings.finish_timeout()
         with Api(given.base_url, given.api_key) as api:
-            info = api.run(given.run_id)
+            # The agent's run exists already; a server restart is no reason to fail it.
+            info = retry_while_away(lambda: api.run(given.run_id))
             # Without a params file the run's own config stands in: it holds the params.
             params = given.params or info.config
             merged = merge(checked, params)
