@@ -19,6 +19,7 @@ from projects.serializers import (
     NewApiKeySerializer,
     ProjectSerializer,
 )
+from sweeptracker.converters import ID_REGEX
 
 
 class ProjectViewSet(viewsets.ModelViewSet):
@@ -76,6 +77,7 @@ class ApiKeyViewSet(
     """Your API keys. The key itself is in the creation response only; delete revokes."""
 
     serializer_class = ApiKeySerializer
+    lookup_value_regex = ID_REGEX
 
     def get_queryset(self) -> QuerySet[ApiKey]:
         return ApiKey.objects.filter(user_id=self.request.user.pk).order_by("-created_at")

@@ -8,5 +8,5 @@ app_name = "projects"
 urlpatterns = [
     path("", views.project_list, name="list"),
     path("keys/", views.api_keys, name="keys"),
-    path("keys/<int:key_id>/revoke/", views.revoke_key, name="revoke_key"),
+    path("keys/<id:key_id>/revoke/", views.revoke_key, name="revoke_key"),
 ]

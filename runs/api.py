@@ -27,6 +27,7 @@ from runs.serializers import (
     RunSerializer,
 )
 from runs.signals import stop_requested
+from sweeptracker.converters import ID_REGEX
 from sweeptracker.errors import Conflict
 
 READ_ACTIONS = {"list", "retrieve", "history"}
@@ -49,6 +50,7 @@ class RunViewSet(viewsets.ModelViewSet):
     """Runs of the projects you are a member of, newest first."""
 
     serializer_class = RunSerializer
+    lookup_value_regex = ID_REGEX
 
     def get_queryset(self) -> QuerySet[Run]:
         runs = with_role(Run.objects.select_related("project"), self.request.user, "project")

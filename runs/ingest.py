@@ -15,6 +15,8 @@ from runs.signals import points_logged
 from runs.values import json_safe, to_float
 
 MAX_KEY_LENGTH = 255
+# The largest step a BigIntegerField holds.
+MAX_STEP = 2**63 - 1
 # Rows per INSERT statement on SQLite: 5 parameters each stays far below its limit.
 INSERT_CHUNK = 1000
 
@@ -55,8 +57,8 @@ def parse_rows(rows: Any) -> list[Point]:
             errors[f"rows[{i}]"] = "must be an object with step, time and values"
             continue
         step, wall_time, values = row.get("step"), row.get("time", now), row.get("values")
-        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
-            errors[f"rows[{i}].step"] = f"must be a whole number >= 0, not {step!r}"
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
+            errors[f"rows[{i}].step"] = f"must be a whole number from 0 to {MAX_STEP}, not {step!r}"
         if not isinstance(wall_time, int | float) or isinstance(wall_time, bool):
             errors[f"rows[{i}].time"] = f"must be unix seconds, not {wall_time!r}"
         else:

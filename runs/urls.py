@@ -7,5 +7,5 @@ from runs import views
 app_name = "runs"
 urlpatterns = [
     path("p/<slug:slug>/", views.project_runs, name="project"),
-    path("p/<slug:slug>/runs/<int:run_id>/", views.run_detail, name="detail"),
+    path("p/<slug:slug>/runs/<id:run_id>/", views.run_detail, name="detail"),
 ]

@@ -20,6 +20,7 @@ import numpy as np
 import yaml
 
 from sweeps import distributions
+from sweeptracker.nul_characters import nul_path
 
 # W&B's grid_search.py refuses every other kind, categorical_w_probabilities included.
 GRID_KINDS = ("constant", "categorical", "int_uniform", "q_uniform")
@@ -251,6 +252,8 @@ def normalize(raw: object) -> SweepConfig:
         raise ConfigError(
             [("", f"the config must be a mapping with method and parameters, not {what}")]
         )
+    if found := nul_path(raw):
+        raise ConfigError([(found, "holds a NUL character (\\u0000), which cannot be stored")])
     problems: Problems = []
     ignored = _top_keys(raw, problems)
     metrics, impute, impute_while_running = _metrics(raw, problems)

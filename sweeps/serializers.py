@@ -89,7 +89,7 @@ class SuggestionSerializer(serializers.Serializer):
 
 
 class ReportSerializer(serializers.Serializer):
-    trial = serializers.IntegerField(min_value=0)
+    trial = serializers.IntegerField(min_value=0, max_value=2**31 - 1)
     value = serializers.FloatField(required=False, allow_null=True)
     values = serializers.ListField(child=serializers.FloatField(), required=False)
     state = serializers.ChoiceField(choices=["complete", "failed"], default="complete")

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
-class BodySizeLimitMiddleware:
-    """413 for a body over the limit, before anything reads it.
+class RequestLimitsMiddleware:
+    """413 for a body over the limit, before anything reads it; 400 for a NUL in the URL.
 
     DRF parses from the raw stream, so Django's own DATA_UPLOAD_MAX_MEMORY_SIZE
     check never fires for API requests.
@@ -25,5 +25,11 @@ class BodySizeLimitMiddleware:
         if limit is not None and length > limit:
             return JsonResponse(
                 {"detail": f"The body has {length} bytes; the limit is {limit}."}, status=413
+            )
+        # PostgreSQL cannot compare or store NUL characters: refuse them before any lookup.
+        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+            return JsonResponse(
+                {"detail": "The URL holds a NUL character (%00), which no name can contain."},
+                status=400,
             )
         return self.get_response(request)

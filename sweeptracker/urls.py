@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from projects.api import ApiKeyViewSet, ProjectViewSet
 from runs.api import RunViewSet
 from sweeps.api import SweepViewSet
+from sweeptracker.converters import IdConverter
+
+register_converter(IdConverter, "id")
 
 router = DefaultRouter()
 router.register("projects", ProjectViewSet, basename="project")
