@@ -149,29 +149,40 @@ def run_agents(job: dict[str, Any], count: int) -> list[AgentLog]:
         subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         for _ in range(count)
     ]
-    timer = threading.Timer(job["seconds"] + GRACE, lambda: [p.kill() for p in procs])
+    logs = [
+        AgentLog(**json.loads(line)) for line in release_together(procs, job["seconds"] + GRACE)
+    ]
+    for log in logs:
+        # JSON made the trial numbers strings.
+        log.trials = {int(number): done for number, done in log.trials.items()}
+    return logs
+
+
+def release_together(procs: list[subprocess.Popen[bytes]], seconds: float) -> list[str]:
+    """Wait until every agent process is READY, tell them all to go, and return their
+    RESULT lines. All are killed after `seconds`; RuntimeError if one fails or runs late."""
+    timer = threading.Timer(seconds, lambda: [proc.kill() for proc in procs])
     timer.start()
     try:
         if any(read_until(proc, READY) is None for proc in procs):
-            raise SystemExit("an agent failed while starting (see above)")
+            raise RuntimeError("an agent failed while starting (see above)")
         for proc in procs:
             assert proc.stdin is not None
             proc.stdin.write(b"go\n")
             proc.stdin.flush()
         lines = [read_until(proc, RESULT) for proc in procs]
         if None in lines or any(proc.wait() != 0 for proc in procs):
-            raise SystemExit("an agent failed (see above)")
+            raise RuntimeError("an agent failed or ran out of time (see above)")
     finally:
         timer.cancel()
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
-                proc.wait()
-    logs = [AgentLog(**json.loads(line)) for line in lines if line is not None]
-    for log in logs:
-        # JSON made the trial numbers strings.
-        log.trials = {int(number): done for number, done in log.trials.items()}
-    return logs
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None:
+                    pipe.close()
+    return [line for line in lines if line is not None]
 
 
 def read_until(proc: subprocess.Popen[bytes], marker: str) -> str | None:

@@ -33,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.agents import READY, RESULT, curve, read_until, warm  # noqa: E402
+from bench.agents import READY, RESULT, curve, release_together, warm  # noqa: E402
 from bench.common import (  # noqa: E402
     PYTHON,
     ROOT,
@@ -158,28 +157,7 @@ def run_agents(jobs: list[dict[str, Any]], env: dict[str, str], seconds: float) 
         )
         for job in jobs
     ]
-    timer = threading.Timer(seconds, lambda: [proc.kill() for proc in procs])
-    timer.start()
-    try:
-        if any(read_until(proc, READY) is None for proc in procs):
-            raise RuntimeError("an agent failed while starting (see above)")
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write(b"go\n")
-            proc.stdin.flush()
-        lines = [read_until(proc, RESULT) for proc in procs]
-        if None in lines or any(proc.wait() != 0 for proc in procs):
-            raise RuntimeError("an agent failed or ran out of time (see above)")
-    finally:
-        timer.cancel()
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-            for pipe in (proc.stdin, proc.stdout):
-                if pipe is not None:
-                    pipe.close()
-    return [json.loads(line) for line in lines if line is not None]
+    return [json.loads(line) for line in release_together(procs, seconds)]
 
 
 @dataclass

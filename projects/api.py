@@ -51,7 +51,8 @@ class ProjectViewSet(viewsets.ModelViewSet):
         serializer.instance = project
 
     @extend_schema(request=MembershipSerializer, responses=MembershipSerializer(many=True))
-    @action(detail=True, methods=["get", "post"])
+    # Every member in one answer, not paged: the schema must say so too.
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def members(self, request: Request, slug: str) -> Response:
         """List members; an admin adds one or changes a role by posting username and role."""
         project = super().get_object()

@@ -11,7 +11,7 @@ import warnings
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import optuna
@@ -41,9 +41,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-@dataclass(frozen=True)
-class TrialRow:
-    """What a suggestion reads of each trial: a few columns, no model instances."""
+class TrialRow(NamedTuple):
+    """What a suggestion reads of each trial: a few columns, no model instances.
+
+    A NamedTuple: a suggestion makes one per trial, and at 5,000 trials a frozen
+    dataclass took ~3 ms of it."""
 
     number: int
     state: str
@@ -177,7 +179,7 @@ MAX_KEPT_STUDIES = 32
 
 
 def _study(sweep: Sweep, config: SweepConfig, trials: list[TrialRow]) -> _KeptStudy:
-    complete = [t.objective for t in trials if t.state == TrialState.COMPLETE and t.objective]
+    complete = [o for t in trials if t.state == TrialState.COMPLETE and (o := t.objective)]
     fail_value = _imputed(config, config.impute, complete)  # type: ignore[arg-type]
     running_value = _imputed(config, config.impute_while_running, complete)  # type: ignore[arg-type]
     fingerprint = (sweep.config, fail_value, running_value)
@@ -363,8 +365,7 @@ def suggest_trial(sweep_id: str) -> Trial:
         config = SweepConfig.from_dict(sweep.config)
         try:
             check_open(sweep)
-            rows = Trial.objects.filter(sweep_id=sweep.pk).values_list(*ROW_COLUMNS)
-            suggestion = _suggest(sweep, config, [TrialRow(*row) for row in rows])
+            suggestion = _suggest(sweep, config)
             trial = _store(sweep, suggestion)
         except SweepUnavailable as error:
             # Leave the block normally so that a state change (finished) is kept.
@@ -391,11 +392,14 @@ def check_open(sweep: Sweep) -> None:
         )
 
 
-def _suggest(sweep: Sweep, config: SweepConfig, trials: list[TrialRow]) -> Suggestion:
+def _suggest(sweep: Sweep, config: SweepConfig) -> Suggestion:
+    if config.method == "random" and not config.without_replacement:
+        # W&B's random search never looks at earlier trials: nothing to read.
+        return suggest_random(sweep, config, sweep.next_number)
+    rows = Trial.objects.filter(sweep_id=sweep.pk).values_list(*ROW_COLUMNS)
+    trials = [TrialRow(*row) for row in rows]
     if config.method == "bayes":
         return suggest_bayes(sweep, config, trials)
-    if config.method == "random" and not config.without_replacement:
-        return suggest_random(sweep, config, sweep.next_number)
     point = _next_point(sweep, config, trials)
     return Suggestion(
         params=point, internal=_internal_of(config, point), point_key=point_key(point)

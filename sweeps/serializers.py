@@ -27,7 +27,7 @@ class TrialSerializer(serializers.ModelSerializer):
 
 class SweepSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    best_trial = TrialSerializer(read_only=True)
+    best_trial = TrialSerializer(read_only=True, allow_null=True)
     trial_count = serializers.IntegerField(source="next_number", read_only=True)
 
     class Meta:
