@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -17,8 +18,15 @@ class RunConflict(Exception):
     """The run already ended another way."""
 
 
-def finish_run(run: Run, exit_code: int | None = None, state: str | None = None) -> Run:
-    """End the run; finishing it the same way twice is harmless, so clients may retry."""
+def finish_run(
+    run: Run,
+    exit_code: int | None = None,
+    state: str | None = None,
+    summary: dict[str, Any] | None = None,
+) -> Run:
+    """End the run; finishing it the same way twice is harmless, so clients may retry.
+
+    `summary` is merged into the run's summary in the same write (a reported result)."""
     if state is None:
         state = RunState.FINISHED if not exit_code else RunState.FAILED
     if state not in FINAL_STATES:
@@ -29,7 +37,9 @@ def finish_run(run: Run, exit_code: int | None = None, state: str | None = None)
             return locked
         if locked.state != RunState.RUNNING:
             raise RunConflict(f"The run already ended as {locked.state}; it cannot become {state}.")
-        locked.mark_final(state, exit_code)
+        if summary:
+            locked.summary = {**locked.summary, **summary}
+        locked.mark_final(state, exit_code, with_summary=bool(summary))
     run_finished.send(sender=Run, run=locked)
     return locked
 

@@ -92,11 +92,14 @@ class Run(models.Model):
         self.heartbeat_at = timezone.now()
         Run.objects.filter(pk=self.pk).update(heartbeat_at=self.heartbeat_at)
 
-    def mark_final(self, state: str, exit_code: int | None = None) -> None:
+    def mark_final(
+        self, state: str, exit_code: int | None = None, with_summary: bool = False
+    ) -> None:
         self.state = state
         self.exit_code = exit_code
         self.finished_at = timezone.now()
-        self.save(update_fields=["state", "exit_code", "finished_at", "updated_at"])
+        fields = ["state", "exit_code", "finished_at", "updated_at"]
+        self.save(update_fields=[*fields, "summary"] if with_summary else fields)
 
 
 class RunTag(models.Model):

@@ -48,7 +48,12 @@ def record_run_end(run: Run) -> Trial | None:
         return None
     with transaction.atomic():
         # Read the trial only once the sweep is locked: before, another end may still change it.
-        sweep = Sweep.objects.select_for_update().get(pk=ids[1])
+        # of=("self",): PostgreSQL cannot lock the nullable side of the best trial's join.
+        sweep = (
+            Sweep.objects.select_for_update(of=("self",))
+            .select_related("best_trial")
+            .get(pk=ids[1])
+        )
         trial = Trial.objects.get(pk=ids[0])
         trial.sweep = sweep
         if trial.state in (TrialState.COMPLETE, TrialState.FAILED):
@@ -118,8 +123,10 @@ def mark_pareto_front(sweep: Sweep) -> None:
 
 def target_reached(sweep: Sweep) -> bool:
     target = sweep.metric[0].get("target") if len(sweep.metric) == 1 else None
+    if target is None:
+        return False
     best = sweep.best_trial
-    if target is None or best is None or best.value is None:
+    if best is None or best.value is None:
         return False
     goal = sweep.directions[0]
     return best.value <= target if goal == "minimize" else best.value >= target
@@ -129,9 +136,10 @@ def end_if_done(sweep: Sweep) -> None:
     """Finish a locked sweep whose target is reached, or whose cap is used with none running."""
     if sweep.is_ended:
         return
-    running = Trial.objects.filter(sweep=sweep, state=TrialState.RUNNING).exists()
     capped = sweep.run_cap is not None and sweep.next_number >= sweep.run_cap
-    if target_reached(sweep) or (capped and not running):
+    if target_reached(sweep) or (
+        capped and not Trial.objects.filter(sweep=sweep, state=TrialState.RUNNING).exists()
+    ):
         move_to(sweep, SweepState.FINISHED)
 
 
@@ -162,16 +170,13 @@ def report_result(trial: Trial, objective: list[float] | None) -> Trial:
         run = trial.run
         if run is None:
             raise TrialConflict(f"Trial {trial.number} has no run to report for.")
-        if objective is not None:
-            locked = Run.objects.select_for_update().get(pk=run.pk)
-            run.summary = {
-                **locked.summary,
-                **dict(zip(sweep.metric_names, objective, strict=True)),
-            }
-            Run.objects.filter(pk=run.pk).update(summary=run.summary)
-        state = RunState.FINISHED if objective is not None else RunState.FAILED
+        if objective is None:
+            summary, state = None, RunState.FAILED
+        else:
+            summary = dict(zip(sweep.metric_names, objective, strict=True))
+            state = RunState.FINISHED
         try:
-            finish_run(run, state=state)
+            finish_run(run, state=state, summary=summary)
         except RunConflict as error:
             raise TrialConflict(f"Trial {trial.number}: {error}") from error
     trial.refresh_from_db()
