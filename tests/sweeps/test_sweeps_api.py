@@ -169,14 +169,16 @@ def test_it_fails_the_trial_of_a_failed_run(
 
 
 def test_it_reports_stats_and_importance(api: APIClient, make_sweep: Callable[..., Sweep]) -> None:
-    sweep = make_sweep()
-    for _ in range(12):
+    # 40 trials: with 12, PED-ANOVA's best 10% is one trial, and lr won for 8 seeds of 12.
+    # A fixed seed keeps the test the same on every run (40 trials passed for all 12).
+    sweep = make_sweep(seed=1)
+    for _ in range(40):
         body = suggest(api, sweep).json()
         report(api, sweep, body["trial"], body["params"]["lr"] * 10)
     report(api, sweep, suggest(api, sweep).json()["trial"])
     suggest(api, sweep)
     stats = api.get(f"/api/v1/sweeps/{sweep.pk}/stats/").json()
-    assert stats["counts"] == {"running": 1, "complete": 12, "pruned": 0, "failed": 1}
+    assert stats["counts"] == {"running": 1, "complete": 40, "pruned": 0, "failed": 1}
     importance = stats["importance"]
     assert importance["evaluator"] == "PED-ANOVA"
     assert max(importance["importances"], key=importance["importances"].get) == "lr"
