@@ -9,7 +9,11 @@ run and `steps` points of its metric) written straight into the tables, then:
 - server time: the median time of `repeat` GETs, after one warm-up, over a reused
   loopback connection to gunicorn with the production settings (2 workers); it is the
   response time seen by the client, so it includes rendering and the HTTP round trip;
-- memory: the RSS of each gunicorn worker from /proc after all requests.
+- memory: the RSS of each gunicorn worker from /proc after all requests;
+- importance: the time of one computation (fANOVA on an even sample of at most 1,000
+  complete trials, PED-ANOVA and the correlations on all of them), median of `repeat`.
+  A page computes it at most once per sweep version, in the one request that claims it;
+  the page times above read the stored result, as every page does between two trial ends.
 No peer column: optuna-dashboard was not installed (see docs/performance.md).
 """
 
@@ -42,6 +46,7 @@ REQUESTS = [
     ("trials fragment, by param", "?tab=trials&sort=p.x1&page=3", TAB_BODY),
     ("best parameters", "?tab=best", TAB_BODY),
     ("importance", "?tab=importance", TAB_BODY),
+    ("importance, PED-ANOVA", "?tab=importance&importance=ped_anova", TAB_BODY),
     ("parallel coordinates", "?tab=parallel", TAB_BODY),
     ("history", "?tab=history", TAB_BODY),
     ("slice & contour", "?tab=slice", TAB_BODY),
@@ -60,6 +65,7 @@ def worker(trials: int, steps: int) -> None:
 
     from bench.populate import main as populate_sweep  # django.setup() on import
     from runs.models import MetricPoint
+    from sweeps import importance
     from sweeps.models import Sweep, Trial
 
     sweep_id = populate_sweep("random", "tpe", trials)
@@ -77,6 +83,8 @@ def worker(trials: int, steps: int) -> None:
             MetricPoint.objects.bulk_create(batch)
             batch = []
     MetricPoint.objects.bulk_create(batch)
+    sweep.refresh_from_db()
+    importance_ms = median_ms(lambda: importance.compute(sweep), 3)
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(get_user_model().objects.get(username="bench"))
     counts = {}
@@ -89,7 +97,9 @@ def worker(trials: int, steps: int) -> None:
                 b"".join(response.streaming_content)
         assert response.status_code == 200, (url, response.status_code)
         counts[label] = len(captured)
-    print(json.dumps({"sweep": sweep_id, "cookie": client.cookies["sessionid"].value, **counts}))
+    cookie = client.cookies["sessionid"].value
+    answer = {"sweep": sweep_id, "cookie": cookie, "importance_ms": importance_ms}
+    print(json.dumps(answer | counts))
 
 
 def worker_rss(port: int) -> list[int]:
@@ -121,6 +131,7 @@ def measure(kind: str, trials: int, steps: int, repeat: int) -> dict[str, object
         command = [PYTHON, "bench/pages.py", "--worker", str(trials), "--steps", str(steps)]
         done = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
         counts = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        importance_ms = counts.pop("importance_ms")
         times = {}
         with production_server(url) as base, requests.Session() as session:
             session.cookies.set("sessionid", counts.pop("cookie"))
@@ -135,7 +146,7 @@ def measure(kind: str, trials: int, steps: int, repeat: int) -> dict[str, object
                 get()
                 times[label] = median_ms(get, repeat)
             rss = worker_rss(int(base.rsplit(":", 1)[1]))
-    return {"counts": counts, "times": times, "rss": rss}
+    return {"counts": counts, "times": times, "rss": rss, "importance_ms": importance_ms}
 
 
 def main() -> None:
@@ -162,6 +173,8 @@ def main() -> None:
             print(f"{label:<28}{cells}")
         for n in args.trials:
             print(f"gunicorn worker RSS after {n} trials: {results[n]['rss']} MB")
+        for n in args.trials:
+            print(f"importance computed once for {n} trials: {results[n]['importance_ms']:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from projects.access import create_project
+from projects.access import check_role, create_project, with_role
 from projects.models import ApiKey, Membership, Project, Role
-from projects.permissions import check_role, with_role
 from projects.serializers import (
     ApiKeySerializer,
     MembershipSerializer,

@@ -31,16 +31,14 @@ class Project(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # The requesting user's role, set by projects.access when it loads the project.
+    my_role: str | None
+
     class Meta:
         ordering = ["slug"]
 
     def __str__(self) -> str:
         return self.slug
-
-    def role_of(self, user: object) -> str | None:
-        """The user's role here, or None when they are not a member."""
-        membership = self.memberships.filter(user=user).first()
-        return membership.role if membership else None
 
 
 class Membership(models.Model):
@@ -55,9 +53,6 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.project} as {self.role}"
-
-    def allows(self, role: str) -> bool:
-        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
 
 
 KEY_PREFIX = "st_"

@@ -12,9 +12,10 @@ class RunTagInline(admin.TabularInline):
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "project", "state", "created_at", "finished_at"]
+    list_display = ["id", "explicit_id", "name", "project", "state", "group", "job_type"]
+    list_display += ["created_at", "finished_at"]
     list_filter = ["state"]
-    search_fields = ["name", "project__slug"]
+    search_fields = ["name", "explicit_id", "group", "job_type", "project__slug"]
     raw_id_fields = ["project"]
     list_select_related = ["project"]
     inlines = [RunTagInline]

@@ -1,36 +1,81 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db import DataError, transaction
+from django.db.models import F, QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from projects.access import get_project
+from projects.access import check_role, get_project, with_role
 from projects.models import Role
-from projects.permissions import check_role, with_role
 from runs import history
+from runs.ids import RUN_ID_PATTERN, run_id_q
 from runs.ingest import BatchError, log_batch
 from runs.lifecycle import RunConflict, crash_silent_runs_now_and_then, finish_run
 from runs.models import Run, RunState
+from runs.resume import ResumeRefused, RunExists, RunStart, start_run
+from runs.run_filters import FilterError, filter_runs
 from runs.serializers import (
     FinishSerializer,
     HeartbeatSerializer,
+    HistoryQuerySerializer,
     LogBatchSerializer,
     LogResultSerializer,
     NewRunSerializer,
     PointSerializer,
+    RunDetailSerializer,
     RunSerializer,
+    StartedRunSerializer,
 )
 from runs.signals import stop_requested
-from sweeptracker.converters import ID_REGEX
 from sweeptracker.errors import Conflict
 
 READ_ACTIONS = {"list", "retrieve", "history"}
+# An explicit id may be in several of the user's projects; more than this are not listed.
+MAX_NAMED_PROJECTS = 20
+RUN_ID_PARAMETERS = [
+    OpenApiParameter(
+        "id",
+        str,
+        OpenApiParameter.PATH,
+        pattern=f"^{RUN_ID_PATTERN}$",
+        description="The run's id: the explicit W&B id it was created with, or its pk.",
+    ),
+    OpenApiParameter(
+        "project", str, description="Project slug; needed when the id is in several projects"
+    ),
+]
+LIST_PARAMETERS = [
+    OpenApiParameter("project", str, description="Project slug"),
+    OpenApiParameter("state", str, enum=RunState.values),
+    OpenApiParameter("tag", str),
+    OpenApiParameter("search", str, description="Part of the run name"),
+    OpenApiParameter("group", str, description="Runs of this group"),
+    OpenApiParameter("job_type", str, description="Runs of this job type"),
+    OpenApiParameter("sweep", str, description="Runs of this sweep (its id)"),
+    OpenApiParameter(
+        "filters",
+        str,
+        description="W&B's MongoDB-style filters as a JSON object, e.g. "
+        '{"config.lr": {"$gt": 0.01}, "state": "finished"}. Fields: state, name '
+        "(display_name), tags, group, job_type (jobType), sweep, created_at (createdAt), "
+        "config.<key> (config.<key>.value), summary_metrics.<key>. Operators: $eq $ne $gt "
+        "$gte $lt $lte $in $nin $regex $exists $not $and $or.",
+    ),
+    OpenApiParameter(
+        "order",
+        str,
+        description="W&B's order: [+|-]field with field one of created_at, name, state, "
+        "group, job_type, config.<key>, summary_metrics.<key>. Default -created_at.",
+    ),
+]
 
 
 class HistoryPagination(LimitOffsetPagination):
@@ -38,52 +83,114 @@ class HistoryPagination(LimitOffsetPagination):
     max_limit = 50_000
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("project", str, description="Project slug"),
-        OpenApiParameter("state", str, enum=RunState.values),
-        OpenApiParameter("tag", str),
-        OpenApiParameter("search", str, description="Part of the run name"),
-    ]
-)
 class RunViewSet(viewsets.ModelViewSet):
     """Runs of the projects you are a member of, newest first."""
 
     serializer_class = RunSerializer
-    lookup_value_regex = ID_REGEX
+    lookup_value_regex = RUN_ID_PATTERN
 
     def get_queryset(self) -> QuerySet[Run]:
-        runs = with_role(Run.objects.select_related("project"), self.request.user, "project")
+        # The sweep comes through the `trial` relation the sweeps app defines on Run.
+        runs = Run.objects.select_related("project__owner").annotate(sweep_key=F("trial__sweep_id"))
+        runs = with_role(runs, self.request.user, "project")
         if self.action != "list":
             return runs
-        params = self.request.query_params
-        if params.get("project"):
-            runs = runs.filter(project__slug=params["project"])
-        if params.get("state"):
-            runs = runs.filter(state=params["state"])
-        if params.get("tag"):
-            runs = runs.filter(tags__name=params["tag"])
-        if params.get("search"):
-            runs = runs.filter(name__icontains=params["search"])
-        return runs.prefetch_related("tags").order_by("-created_at", "-id")
+        try:
+            runs = filter_runs(runs, self.request.query_params)
+        except FilterError as error:
+            raise ValidationError(error.errors) from error
+        return runs.prefetch_related("tags")
 
     def get_object(self) -> Run:
-        run = super().get_object()
+        """The run the URL names by pk or explicit id, within ?project= when given."""
+        run_id = self.kwargs["pk"]
+        runs = self.get_queryset().filter(run_id_q(run_id))
+        if slug := self.request.query_params.get("project"):
+            runs = runs.filter(project__slug=slug)
+        found = list(runs[:MAX_NAMED_PROJECTS])
+        if not found:
+            raise NotFound(f"No run {run_id!r} in your projects.")
+        if len(found) > 1:
+            slugs = ", ".join(sorted(run.project.slug for run in found))
+            raise ValidationError(
+                {
+                    "detail": f"Run {run_id!r} is in several of your projects ({slugs}); "
+                    "name one with ?project=SLUG."
+                }
+            )
+        run = found[0]
         check_role(run.my_role, Role.VIEWER if self.action in READ_ACTIONS else Role.EDITOR)
         return run
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
-        return NewRunSerializer if self.action == "create" else RunSerializer
+        if self.action == "create":
+            return NewRunSerializer
+        return RunDetailSerializer if self.action == "retrieve" else RunSerializer
 
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        project = get_project(self.request.user, serializer.validated_data["project"], Role.EDITOR)
-        serializer.context["project"] = project
-        serializer.save()
+    @extend_schema(parameters=LIST_PARAMETERS)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Runs matching the query, a page at a time."""
+        try:
+            # A savepoint: a query the database refuses leaves the request's transaction usable.
+            with transaction.atomic():
+                return super().list(request, *args, **kwargs)
+        except DataError as error:
+            # PostgreSQL's regular expressions are not Python's: it may refuse one we took.
+            raise ValidationError({"filters": f"the database refused it: {error}"}) from error
 
-    @extend_schema(request=LogBatchSerializer, responses=LogResultSerializer)
+    @extend_schema(
+        request=NewRunSerializer,
+        responses={
+            201: StartedRunSerializer,
+            200: OpenApiResponse(StartedRunSerializer, description="The existing run, resumed"),
+        },
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A new run; with `id` and `resume`, W&B's rules for continuing the run of that id."""
+        serializer = NewRunSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        project = get_project(request.user, fields.pop("project"), Role.EDITOR)
+        start = RunStart(
+            tags=fields.pop("tag_names", None),
+            run_id=fields.pop("id", None),
+            resume=fields.pop("resume", None),
+            fields=fields,
+        )
+        try:
+            started = start_run(project, start)
+        except ResumeRefused as error:
+            raise ValidationError({"detail": str(error)}) from error
+        except RunExists as error:
+            raise Conflict(str(error)) from error
+        started.run.resumed = started.resumed  # type: ignore[attr-defined]
+        data = StartedRunSerializer(started.run, context=self.get_serializer_context()).data
+        code = status.HTTP_200_OK if started.resumed else status.HTTP_201_CREATED
+        return Response(data, status=code)
+
+    @extend_schema(parameters=RUN_ID_PARAMETERS)
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The run, with the last step it logged."""
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(parameters=RUN_ID_PARAMETERS)
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().update(request, *args, **kwargs)
+
+    @extend_schema(parameters=RUN_ID_PARAMETERS)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().partial_update(request, *args, **kwargs)
+
+    @extend_schema(parameters=RUN_ID_PARAMETERS)
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().destroy(request, *args, **kwargs)
+
+    @extend_schema(
+        parameters=RUN_ID_PARAMETERS, request=LogBatchSerializer, responses=LogResultSerializer
+    )
     @action(detail=True, methods=["post"])
     def log(self, request: Request, pk: str) -> Response:
-        """Store metric rows and summary updates; resending a batch stores nothing twice."""
+        """Store rows, summary updates and metric specs; a resent batch stores nothing twice."""
         run = self.get_object()
         try:
             result = log_batch(run, request.data)
@@ -92,7 +199,7 @@ class RunViewSet(viewsets.ModelViewSet):
         body = {"stored": result.stored, "should_stop": result.should_stop, "state": run.state}
         return Response(body)
 
-    @extend_schema(request=None, responses=HeartbeatSerializer)
+    @extend_schema(parameters=RUN_ID_PARAMETERS, request=None, responses=HeartbeatSerializer)
     @action(detail=True, methods=["post"])
     def heartbeat(self, request: Request, pk: str) -> Response:
         """Tell the server the run is alive; the answer says whether it should stop."""
@@ -103,7 +210,7 @@ class RunViewSet(viewsets.ModelViewSet):
         should_stop = not run.is_running or any(answer is True for _, answer in answers)
         return Response({"state": run.state, "should_stop": should_stop})
 
-    @extend_schema(request=FinishSerializer, responses=RunSerializer)
+    @extend_schema(parameters=RUN_ID_PARAMETERS, request=FinishSerializer, responses=RunSerializer)
     @action(detail=True, methods=["post"])
     def finish(self, request: Request, pk: str) -> Response:
         """End the run: exit_code 0 is finished, others failed; or name the state."""
@@ -114,16 +221,32 @@ class RunViewSet(viewsets.ModelViewSet):
             run = finish_run(run, **serializer.validated_data)
         except RunConflict as error:
             raise Conflict(str(error)) from error
-        return Response(RunSerializer(run).data)
+        return Response(RunSerializer(run, context=self.get_serializer_context()).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("keys", OpenApiTypes.STR, description="Comma-separated")],
+        parameters=[
+            *RUN_ID_PARAMETERS,
+            OpenApiParameter("keys", OpenApiTypes.STR, description="Comma-separated"),
+            OpenApiParameter("min_step", OpenApiTypes.INT, description="First step (inclusive)"),
+            OpenApiParameter("max_step", OpenApiTypes.INT, description="Step to stop before"),
+            OpenApiParameter(
+                "samples",
+                OpenApiTypes.INT,
+                description=f"At most this many steps (1 to {history.MAX_SAMPLES}), evenly "
+                "spread, with the first and the last",
+            ),
+        ],
         responses=PointSerializer(many=True),
     )
     @action(detail=True, methods=["get"], pagination_class=HistoryPagination)
     def history(self, request: Request, pk: str) -> Response:
-        """Every logged point in step order, non-finite values as strings."""
+        """Logged points in step order: ints as logged, non-finite values as strings."""
         run = self.get_object()
-        keys = [key for key in request.query_params.get("keys", "").split(",") if key]
-        page = self.paginate_queryset(history.points_of(run, keys))
-        return self.get_paginated_response(PointSerializer(page, many=True).data)
+        query = HistoryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        keys = [key for key in params.get("keys", "").split(",") if key]
+        steps = history.StepRange(params.get("min_step"), params.get("max_step"))
+        page = self.paginate_queryset(history.points_of(run, keys, steps, params.get("samples")))
+        context = {"int_keys": set(run.int_keys)}
+        return self.get_paginated_response(PointSerializer(page, many=True, context=context).data)

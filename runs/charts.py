@@ -49,8 +49,11 @@ def plottable(values: list[float | None]) -> list[float | None]:
     return [v if v is not None and math.isfinite(v) else None for v in values]
 
 
-def metric_figure(key: str, steps: list[int], values: list[float | None]) -> dict[str, Any]:
-    """A line chart of one metric against the step, as a Plotly figure dict plus config."""
+def metric_figure(
+    key: str, steps: list[Any], values: list[float | None], x_label: str = "step"
+) -> dict[str, Any]:
+    """A line chart of one metric against the step (or `x_label`, its step_metric), as a
+    Plotly figure dict plus config."""
     # Plotly renders titles and trace names as HTML-like markup; escaping makes a key
     # such as "<img onerror=...>" show as text. Plotly turns the entities back into
     # characters when it draws the SVG text.
@@ -64,7 +67,7 @@ def metric_figure(key: str, steps: list[int], values: list[float | None]) -> dic
         connectgaps=False,
         line={"color": LINE_COLOR, "width": 2},
         marker={"color": LINE_COLOR, "size": 6},
-        hovertemplate="step %{x}<br>%{y:.6g}<extra></extra>",
+        hovertemplate=f"{escape(x_label)} %{{x}}<br>%{{y:.6g}}<extra></extra>",
     )
     figure = go.Figure(trace)
     figure.update_layout(
@@ -82,7 +85,7 @@ def metric_figure(key: str, steps: list[int], values: list[float | None]) -> dic
         showlegend=False,
         hovermode="x",
         xaxis={
-            "title": {"text": "step", "standoff": 6},
+            "title": {"text": escape(x_label), "standoff": 6},
             "gridcolor": GRID_COLOR,
             "zeroline": False,
             "automargin": True,
@@ -98,10 +101,36 @@ def metric_figure(key: str, steps: list[int], values: list[float | None]) -> dic
     }
 
 
-def metric_charts(series: dict[str, tuple[list[int], list[float | None]]]) -> list[Chart]:
-    """One chart per metric key, in key order, each of at most POINTS_PER_CHART points."""
+Series = dict[str, tuple[list[int], list[float | None]]]
+
+
+def metric_charts(series: Series, axes: dict[str, str] | None = None) -> list[Chart]:
+    """One chart per metric key, in key order, each of at most POINTS_PER_CHART points.
+
+    `axes` maps a key to its step_metric (define_metric): that key is drawn against the
+    step metric's value at each step both were logged, as W&B draws it."""
     charts = []
     for key, (steps, values) in sorted(series.items()):
-        steps, values = downsample(steps, values, POINTS_PER_CHART)
-        charts.append(Chart(id=figure_id(key), key=key, figure=metric_figure(key, steps, values)))
+        x_label = (axes or {}).get(key, "step")
+        xs: list[Any] = steps
+        if x_label in series and x_label != "step":
+            xs, values = against(series[x_label], steps, values)
+        else:
+            x_label = "step"
+        xs, values = downsample(xs, values, POINTS_PER_CHART)
+        figure = metric_figure(key, xs, values, x_label)
+        charts.append(Chart(id=figure_id(key), key=key, figure=figure))
     return charts
+
+
+def against(
+    axis: tuple[list[int], list[float | None]], steps: list[int], values: list[float | None]
+) -> tuple[list[float | None], list[float | None]]:
+    """The metric's values paired with the axis metric's value at the same step.
+
+    Steps where the axis metric was not logged, or is not finite, have no x: left out."""
+    axis_at = {step: x for step, x in zip(*axis, strict=True) if x is not None and math.isfinite(x)}
+    pairs = [
+        (axis_at[step], value) for step, value in zip(steps, values, strict=True) if step in axis_at
+    ]
+    return [x for x, _ in pairs], [y for _, y in pairs]

@@ -3,18 +3,76 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 
 from runs.models import MetricPoint, Run
 
+# The most steps `samples` may ask for: they travel back as one IN list of parameters.
+MAX_SAMPLES = 10_000
 
-def points_of(run: Run, keys: list[str] | None = None) -> QuerySet[MetricPoint]:
-    """The run's points in step order, then key order."""
+
+@dataclass(frozen=True)
+class StepRange:
+    """W&B's scan_history bounds: min_step <= step < max_step; None leaves a side open."""
+
+    min_step: int | None = None
+    max_step: int | None = None
+
+
+def points_of(
+    run: Run,
+    keys: list[str] | None = None,
+    steps: StepRange = StepRange(),
+    samples: int | None = None,
+) -> QuerySet[MetricPoint]:
+    """The run's points in step order, then key order; at most `samples` distinct steps."""
     points = MetricPoint.objects.filter(run=run)
     if keys:
         points = points.filter(key__in=keys)
+    if steps.min_step is not None:
+        points = points.filter(step__gte=steps.min_step)
+    if steps.max_step is not None:
+        points = points.filter(step__lt=steps.max_step)
+    if samples is not None:
+        chosen = sampled_steps(points, samples)
+        if chosen is not None:
+            points = points.filter(step__in=chosen)
     return points.order_by("step", "key")
+
+
+def sampled_steps(points: QuerySet[MetricPoint], samples: int) -> list[int] | None:
+    """At most `samples` of the points' distinct steps, evenly spread, first and last kept.
+
+    None when there are no more steps than that. A run logged at every step (the usual
+    case) is answered from its first, last and count alone; gaps make us read the steps.
+    """
+    bounds = points.aggregate(
+        count=Count("step", distinct=True), first=Min("step"), last=Max("step")
+    )
+    count, first, last = bounds["count"], bounds["first"], bounds["last"]
+    if count <= samples:
+        return None
+    if last - first + 1 == count:
+        every = range(first, last + 1)
+    else:
+        ordered = points.order_by("step").values_list("step", flat=True).distinct()
+        every = list(ordered.iterator(chunk_size=10_000))  # type: ignore[assignment]
+    return spread(every, samples)
+
+
+def spread(steps: range | list[int], samples: int) -> list[int]:
+    """`samples` items of `steps` at even distances, always its first and last."""
+    if samples == 1:
+        return [steps[-1]]
+    last = len(steps) - 1
+    return sorted({steps[round(i * last / (samples - 1))] for i in range(samples)})
+
+
+def last_step(run: Run) -> int | None:
+    """The highest step the run logged, or None before its first point."""
+    return MetricPoint.objects.filter(run=run).aggregate(last=Max("step"))["last"]
 
 
 def series_by_key(run: Run) -> dict[str, tuple[list[int], list[float | None]]]:

@@ -10,6 +10,11 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
+from runs.metric_definitions import (
+    DefinitionError,
+    merge_definitions,
+    parse_metric_definitions,
+)
 from runs.models import MetricPoint, Run
 from runs.signals import points_logged
 from runs.values import json_safe, to_float
@@ -19,6 +24,9 @@ MAX_KEY_LENGTH = 255
 MAX_STEP = 2**63 - 1
 # Rows per INSERT statement on SQLite: 5 parameters each stays far below its limit.
 INSERT_CHUNK = 1000
+# Integers beyond this lose digits as a float; past 2**1024 float() cannot hold them at all.
+MAX_INT_VALUE = 2**1023
+BATCH_FIELDS = {"rows", "summary", "metrics"}
 
 
 class BatchError(ValueError):
@@ -45,12 +53,19 @@ class LogResult:
     should_stop: bool
 
 
-def parse_rows(rows: Any) -> list[Point]:
+class ParsedRows(NamedTuple):
+    points: list[Point]
+    # Keys with an int (or bool) value in the batch: history gives those back as ints.
+    int_keys: set[str]
+
+
+def parse_rows(rows: Any) -> ParsedRows:
     """The points of `rows` ([{"step", "time", "values"}]); BatchError names every bad one."""
     if not isinstance(rows, list):
         raise BatchError({"rows": "must be a list of {step, time, values} objects"})
     errors: dict[str, str] = {}
     points: list[Point] = []
+    int_keys: set[str] = set()
     now = time.time()
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
@@ -72,22 +87,33 @@ def parse_rows(rows: Any) -> list[Point]:
                 if not errors:
                     points.append(Point(key, step, raw, wall_time))
                 continue
+            # Ints (epochs, counters) next: remembered by key so history gives them back.
+            if type(raw) is int and key and len(key) <= MAX_KEY_LENGTH and abs(raw) < MAX_INT_VALUE:
+                int_keys.add(key)
+                if not errors:
+                    points.append(Point(key, step, float(raw), wall_time))
+                continue
             path = f"rows[{i}].values.{key}"
             if not key or len(key) > MAX_KEY_LENGTH:
                 errors[path] = f"metric names must have 1 to {MAX_KEY_LENGTH} characters"
+                continue
+            if isinstance(raw, int) and not -MAX_INT_VALUE < raw < MAX_INT_VALUE:
+                errors[path] = f"metric {key!r} is too large an integer to store"
                 continue
             try:
                 value = to_float(raw)
             except ValueError:
                 errors[path] = f"metric {key!r} must be a number, not {raw!r}"
                 continue
+            if isinstance(raw, int):  # bools too: they are stored as 0 and 1
+                int_keys.add(key)
             if not errors:
                 points.append(Point(key, step, value, wall_time))
     if len(points) > settings.MAX_POINTS_PER_BATCH:
         errors["rows"] = f"at most {settings.MAX_POINTS_PER_BATCH} points per batch"
     if errors:
         raise BatchError(errors)
-    return points
+    return ParsedRows(points, int_keys)
 
 
 def parse_summary(summary: Any) -> dict[str, Any]:
@@ -99,24 +125,48 @@ def parse_summary(summary: Any) -> dict[str, Any]:
 
 
 def log_batch(run: Run, payload: Any) -> LogResult:
-    """Store a batch of rows and summary updates for `run`, all or nothing."""
+    """Store a batch of rows, summary updates and metric definitions for `run`, all or nothing."""
     if not isinstance(payload, dict):
-        raise BatchError({"body": "must be an object with rows and/or summary"})
-    unknown = set(payload) - {"rows", "summary"}
+        raise BatchError({"body": "must be an object with rows, summary and/or metrics"})
+    unknown = set(payload) - BATCH_FIELDS
     if unknown:
-        raise BatchError({key: "unknown field; a batch has rows and summary" for key in unknown})
-    points = parse_rows(payload.get("rows", []))
+        raise BatchError(
+            {key: "unknown field; a batch has rows, summary and metrics" for key in unknown}
+        )
+    points, int_keys = parse_rows(payload.get("rows", []))
     summary = parse_summary(payload.get("summary"))
+    try:
+        metrics = parse_metric_definitions(payload.get("metrics"))
+    except DefinitionError as error:
+        raise BatchError(error.errors) from error
     with transaction.atomic():
         stored = insert_points(run.pk, points)
-        if summary:
-            locked = Run.objects.select_for_update().only("summary").get(pk=run.pk)
-            run.summary = {**locked.summary, **summary}
-            Run.objects.filter(pk=run.pk).update(summary=run.summary)
+        if summary or _news(run, int_keys, metrics):
+            _update_run(run, summary, int_keys, metrics)
         run.touch_heartbeat()
     answers = points_logged.send(sender=Run, run=run, points=points) if points else []
     should_stop = not run.is_running or any(answer is True for _, answer in answers)
     return LogResult(stored=stored, should_stop=should_stop)
+
+
+def _news(run: Run, int_keys: set[str], metrics: dict[str, dict[str, Any]]) -> bool:
+    """Whether the batch tells the run something it did not know (most batches do not)."""
+    if not int_keys.issubset(run.int_keys):
+        return True
+    known = run.metric_definitions
+    return any(known.get(name) != {**known.get(name, {}), **spec} for name, spec in metrics.items())
+
+
+def _update_run(
+    run: Run, summary: dict[str, Any], int_keys: set[str], metrics: dict[str, dict[str, Any]]
+) -> None:
+    """Merge what the batch adds into the run's row, locked against a concurrent batch."""
+    fields = ["summary", "int_keys", "metric_definitions"]
+    locked = Run.objects.select_for_update().only(*fields).get(pk=run.pk)
+    run.summary = {**locked.summary, **summary}
+    run.int_keys = sorted({*locked.int_keys, *int_keys})
+    run.metric_definitions = merge_definitions(locked.metric_definitions, metrics)
+    Run.objects.filter(pk=run.pk).update(**{field: getattr(run, field) for field in fields})
 
 
 def insert_points(run_id: int, points: list[Point]) -> int:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from runs.models import FINAL_STATES, Run, RunState
-from runs.signals import run_finished
+from runs.signals import run_ending, run_finished
 
 
 class RunConflict(Exception):
@@ -32,15 +32,18 @@ def finish_run(
     if state not in FINAL_STATES:
         raise ValueError(f"{state!r} is not a final state; use one of {sorted(FINAL_STATES)}")
     with transaction.atomic():
+        run_ending.send(sender=Run, run=run)
         locked = Run.objects.select_for_update().get(pk=run.pk)
         if locked.state == state:
+            # A retry: tell the listeners again, in case an earlier end never reached them.
+            run_finished.send(sender=Run, run=locked)
             return locked
         if locked.state != RunState.RUNNING:
             raise RunConflict(f"The run already ended as {locked.state}; it cannot become {state}.")
         if summary:
             locked.summary = {**locked.summary, **summary}
         locked.mark_final(state, exit_code, with_summary=bool(summary))
-    run_finished.send(sender=Run, run=locked)
+        run_finished.send(sender=Run, run=locked)
     return locked
 
 

@@ -56,8 +56,17 @@ FINAL_STATE_CHOICES = [(state.value, state.label) for state in RunState if state
 class Run(models.Model):
     """One execution of a training script: its config, summary and metric history."""
 
+    # The requesting user's role, set by projects.access.with_role when it loads the row.
+    my_role: str | None
+
     project = models.ForeignKey(Project, models.CASCADE, related_name="runs")
+    # W&B's init(id=...). A run made without one ("") is known by str(pk) instead
+    # (wire_id), which costs no second write after the insert; runs.ids keeps the two
+    # from colliding.
+    explicit_id = models.CharField(max_length=64, blank=True, default="")
     name = models.CharField(max_length=200, default=random_run_name)
+    group = models.CharField(max_length=128, blank=True, default="")
+    job_type = models.CharField(max_length=64, blank=True, default="")
     state = models.CharField(
         max_length=10, choices=RunState.choices, default=RunState.RUNNING, db_index=True
     )
@@ -69,12 +78,33 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # define_metric specs by metric name or glob: {step_metric, summary, goal, hidden}.
+    metric_definitions = models.JSONField(default=dict, blank=True)
+    # Metric keys logged with integer values, so history gives them back as ints: the
+    # points table keeps one float column, and a per-point type would slow every insert.
+    int_keys = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "explicit_id"],
+                condition=~models.Q(explicit_id=""),
+                name="one_explicit_id_per_project",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project", "group"], name="runs_run_group"),
+            models.Index(fields=["project", "job_type"], name="runs_run_job_type"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.pk})"
+        return f"{self.name} ({self.wire_id})"
+
+    @property
+    def wire_id(self) -> str:
+        """The run's W&B-style id: the explicit one, else the primary key's digits."""
+        return self.explicit_id or str(self.pk)
 
     @property
     def is_running(self) -> bool:

@@ -10,7 +10,12 @@ from django.dispatch import Signal
 
 # Sent with run= and rows= (the parsed rows of a log batch) after they are stored.
 points_logged = Signal()
-# Sent with run= after a run reached a final state.
+# Sent with run= inside the transaction that ends a run, before the run's row is locked:
+# a receiver takes its own locks here (the sweep's), so every path locks in one order.
+run_ending = Signal()
+# Sent with run= inside the transaction in which the run reached a final state, and again
+# when a client retries that end: receivers must be idempotent. Their failure rolls the
+# run's end back with them, so a retry finds the run still running and ends both at once.
 run_finished = Signal()
 # Sent with run= on a heartbeat; a receiver answers True to ask that the run stop.
 stop_requested = Signal()

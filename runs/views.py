@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -25,6 +25,8 @@ from django_htmx.middleware import HtmxDetails
 from projects.access import get_project
 from runs import history
 from runs.charts import metric_charts
+from runs.ids import run_id_q
+from runs.metric_definitions import step_metrics
 from runs.models import Run, RunState, RunTag
 
 PAGE_SIZE = 25
@@ -126,6 +128,8 @@ class RunFilters:
     q: str = ""
     state: str = ""
     tag: str = ""
+    group: str = ""
+    job_type: str = ""
     sort: str = DEFAULT_SORT
 
     @classmethod
@@ -136,12 +140,14 @@ class RunFilters:
             q=query.get("q", "").strip(),
             state=state if state in RunState.values else "",
             tag=query.get("tag", "").strip(),
+            group=query.get("group", "").strip(),
+            job_type=query.get("job_type", "").strip(),
             sort=sort if sort in SORTS else DEFAULT_SORT,
         )
 
     @property
     def active(self) -> bool:
-        return bool(self.q or self.state or self.tag)
+        return bool(self.q or self.state or self.tag or self.group or self.job_type)
 
     def apply(self, runs: QuerySet[Run]) -> QuerySet[Run]:
         if self.q:
@@ -151,6 +157,10 @@ class RunFilters:
         if self.tag:
             # (run, name) is unique, so this join never repeats a run.
             runs = runs.filter(tags__name=self.tag)
+        if self.group:
+            runs = runs.filter(group=self.group)
+        if self.job_type:
+            runs = runs.filter(job_type=self.job_type)
         return runs.order_by(*SORTS[self.sort])
 
 
@@ -220,14 +230,25 @@ def project_runs(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "summary_keys": keys,
         "sort_links": sort_links(filters.sort),
         "states": RunState.choices,
-        "tags": project_tags(project.pk) if not wants_partial(request) else [],
     }
+    if not wants_partial(request):
+        context.update(filter_choices(project.pk))
     return render_region(request, "runs/project_runs.html", "run-table", context)
 
 
-def project_tags(project_id: int) -> list[str]:
-    tags = RunTag.objects.filter(run__project_id=project_id).order_by("name")
-    return list(tags.values_list("name", flat=True).distinct())
+def filter_choices(project_id: int) -> dict[str, list[str]]:
+    """The project's tags, groups and job types for the filter menus, in one query."""
+    runs = Run.objects.filter(project_id=project_id).order_by()
+    tags = RunTag.objects.filter(run__project_id=project_id).order_by()
+    # UNION drops the repeats; the first column says which menu a value belongs to.
+    rows = tags.values_list(Value("tags"), "name").union(
+        runs.exclude(group="").values_list(Value("groups"), "group"),
+        runs.exclude(job_type="").values_list(Value("job_types"), "job_type"),
+    )
+    choices: dict[str, list[str]] = {"tags": [], "groups": [], "job_types": []}
+    for menu, value in rows:
+        choices[menu].append(value)
+    return {menu: sorted(values) for menu, values in choices.items()}
 
 
 # One run -------------------------------------------------------------------------
@@ -235,16 +256,20 @@ def project_tags(project_id: int) -> list[str]:
 
 @require_GET
 @login_required
-def run_detail(request: HtmxHttpRequest, slug: str, run_id: int) -> HttpResponse:
-    """A run with its charts; while it runs, htmx polls here for fresh figure data."""
+def run_detail(request: HtmxHttpRequest, slug: str, run_id: str) -> HttpResponse:
+    """A run (by pk or explicit id) with its charts; while it runs, htmx polls here for
+    fresh figure data."""
     project = get_project(request.user, slug)
     # A sweep's run links back to its sweep and trial; the string relation keeps runs
     # from importing sweeps.
-    run = get_object_or_404(Run.objects.select_related("trial__sweep"), pk=run_id, project=project)
+    run = get_object_or_404(
+        Run.objects.select_related("trial__sweep"), run_id_q(run_id), project=project
+    )
+    series = history.series_by_key(run)
     context: dict[str, Any] = {
         "project": project,
         "run": run,
-        "charts": metric_charts(history.series_by_key(run)),
+        "charts": metric_charts(series, step_metrics(run.metric_definitions, list(series))),
         "duration": run_duration(run, timezone.now()),
         "poll_seconds": POLL_SECONDS,
     }

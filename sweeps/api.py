@@ -3,30 +3,90 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from django.http import QueryDict
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from projects.access import get_project
+from projects.access import check_role, get_project, with_role
 from projects.models import Role
-from projects.permissions import check_role, with_role
-from sweeps import lifecycle, results, sampling
-from sweeps.config import ConfigError
+from sweeps import importance, lifecycle, plot_data, results, sampling
+from sweeps.config import ConfigError, SweepConfig
 from sweeps.models import Method, Sweep, SweepState, Trial, TrialState
 from sweeps.serializers import (
+    CreatedSweepSerializer,
     NewSweepSerializer,
+    ParallelCoordinatesSerializer,
     ReportSerializer,
     StatsSerializer,
     SuggestionSerializer,
+    SweepDetailSerializer,
+    SweepRunSerializer,
     SweepSerializer,
+    SweepUpdateSerializer,
     TrialSerializer,
 )
 from sweeptracker.errors import Conflict
 
-READ_ACTIONS = {"list", "retrieve", "trials", "stats"}
+READ_ACTIONS = {"list", "retrieve", "trials", "stats", "runs", "parallel_coordinates"}
+LIFECYCLE_ACTIONS = ", ".join(lifecycle.TRANSITIONS)
+BAD_REQUEST = OpenApiResponse(description="What was wrong, by field.")
+
+
+def choice(query: QueryDict, name: str, choices: list[str]) -> str:
+    """The query's `name`, "" when absent; an unknown value is a 400 that lists the valid ones."""
+    value = query.get(name, "")
+    if value and value not in choices:
+        raise ValidationError(
+            {name: f"Unknown {name} {value!r}; use one of: {', '.join(choices)}."}
+        )
+    return value
+
+
+def read_only_writes(data: Any, current: dict[str, Any]) -> dict[str, str]:
+    """What a PUT/PATCH body tries to change that it may not: state, other read-only
+    fields, unknown fields. Sending a read-only field's current value is no change."""
+    if not isinstance(data, dict):
+        return {}
+    problems = {}
+    for key, value in data.items():
+        if key in SweepUpdateSerializer.Meta.fields or current.get(key, object()) == value:
+            continue
+        if key == "state":
+            problems[key] = (
+                "The state changes only through the lifecycle actions "
+                f"({LIFECYCLE_ACTIONS}): POST /api/v1/sweeps/{current.get('id')}/<action>/."
+            )
+        elif key in current:
+            problems[key] = "Read-only; name, description and run_cap may change."
+        else:
+            problems[key] = "Unknown field; name, description and run_cap may change."
+    return problems
+
+
+def sweep_stats(sweep: Sweep, compute: bool) -> dict[str, Any]:
+    """Trials per state, the best trial, and importance: computed for the sweep's version
+    when `compute`, else as last computed (None before)."""
+    counts = dict.fromkeys(TrialState.values, 0)
+    for row in sweep.trials.order_by().values("state").annotate(n=Count("pk")):
+        counts[row["state"]] = row["n"]
+    best = sweep.best_trial
+    return {
+        "counts": counts,
+        "total": sum(counts.values()),
+        "best": TrialSerializer(best).data if best else None,
+        "best_value": best.value if best else None,
+        "best_params": best.params if best else None,
+        "importance": importance.importance(sweep) if compute else importance.stored(sweep),
+    }
 
 
 def config_error_body(error: ConfigError) -> dict[str, Any]:
@@ -37,19 +97,23 @@ def config_error_body(error: ConfigError) -> dict[str, Any]:
     }
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("project", str, description="Project slug"),
-        OpenApiParameter("state", str, enum=SweepState.values),
-        OpenApiParameter("method", str, enum=Method.values),
-        OpenApiParameter("search", str, description="Part of the sweep name"),
-    ]
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("project", str, description="Project slug"),
+            OpenApiParameter("state", str, enum=SweepState.values),
+            OpenApiParameter("method", str, enum=Method.values),
+            OpenApiParameter("search", str, description="Part of the sweep name"),
+        ],
+        responses={200: SweepSerializer(many=True), 400: BAD_REQUEST},
+    ),
+    destroy=extend_schema(description="Delete the sweep and its trials; their runs stay."),
 )
 class SweepViewSet(viewsets.ModelViewSet):
     """Sweeps of the projects you are a member of, newest first."""
 
     serializer_class = SweepSerializer
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Sweep]:
         sweeps = with_role(
@@ -57,6 +121,8 @@ class SweepViewSet(viewsets.ModelViewSet):
         )
         params = self.request.query_params
         if self.action == "list":
+            choice(params, "state", SweepState.values)
+            choice(params, "method", Method.values)
             for field, lookup in [
                 ("project", "project__slug"),
                 ("state", "state"),
@@ -72,7 +138,37 @@ class SweepViewSet(viewsets.ModelViewSet):
         check_role(sweep.my_role, Role.VIEWER if self.action in READ_ACTIONS else Role.EDITOR)
         return sweep
 
-    @extend_schema(request=NewSweepSerializer, responses={201: SweepSerializer})
+    @extend_schema(responses=SweepDetailSerializer)
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The sweep with its statistics; importance as last computed (stats/ computes it)."""
+        sweep = self.get_object()
+        sweep.api_stats = sweep_stats(sweep, compute=False)
+        return Response(SweepDetailSerializer(sweep).data)
+
+    @extend_schema(
+        request=SweepUpdateSerializer, responses={200: SweepSerializer, 400: BAD_REQUEST}
+    )
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Change name, description or run_cap; the state changes through the actions."""
+        sweep = self.get_object()
+        problems = read_only_writes(request.data, SweepSerializer(sweep).data)
+        if problems:
+            raise ValidationError(problems)
+        serializer = SweepUpdateSerializer(
+            sweep, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        sweep = lifecycle.edit_sweep(sweep, dict(serializer.validated_data))
+        return Response(SweepSerializer(sweep).data)
+
+    @extend_schema(
+        request=SweepUpdateSerializer, responses={200: SweepSerializer, 400: BAD_REQUEST}
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Change some of name, description and run_cap."""
+        return self.update(request, *args, partial=True, **kwargs)
+
+    @extend_schema(request=NewSweepSerializer, responses={201: CreatedSweepSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = NewSweepSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -84,8 +180,12 @@ class SweepViewSet(viewsets.ModelViewSet):
             sweep = lifecycle.create_sweep(project, data.pop("config"), **data)
         except ConfigError as error:
             return Response(config_error_body(error), status=status.HTTP_400_BAD_REQUEST)
-        sweep.my_role = project.role
-        return Response(SweepSerializer(sweep).data, status=status.HTTP_201_CREATED)
+        sweep.my_role = project.my_role
+        # The warnings twice, as errors come: {path, message} pairs and printable lines.
+        body = SweepSerializer(sweep).data | {
+            "config_warnings": [f"{w['path']}: {w['message']}" for w in sweep.warnings]
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
 
     def _visible_sweep(self, sweep_id: str) -> Sweep:
         sweep = with_role(Sweep.objects.all(), self.request.user, "project").filter(pk=sweep_id)
@@ -190,28 +290,81 @@ class SweepViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("state", str, enum=TrialState.values)],
-        responses=TrialSerializer(many=True),
+        responses={200: TrialSerializer(many=True), 400: BAD_REQUEST},
     )
     @action(detail=True, methods=["get"])
     def trials(self, request: Request, pk: str) -> Response:
         """The sweep's trials by number."""
+        state = choice(request.query_params, "state", TrialState.values)
         sweep = self.get_object()
         trials = sweep.trials.order_by("number")
-        if request.query_params.get("state"):
-            trials = trials.filter(state=request.query_params["state"])
+        if state:
+            trials = trials.filter(state=state)
         page = self.paginate_queryset(trials)
         return self.get_paginated_response(TrialSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("state", str, enum=TrialState.values)],
+        responses={200: SweepRunSerializer(many=True), 400: BAD_REQUEST},
+    )
+    @action(detail=True, methods=["get"])
+    def runs(self, request: Request, pk: str) -> Response:
+        """The sweep's runs by trial number, each with its trial's params and value."""
+        state = choice(request.query_params, "state", TrialState.values)
+        sweep = self.get_object()
+        trials = sweep.trials.filter(run__isnull=False).select_related("run").order_by("number")
+        if state:
+            trials = trials.filter(state=state)
+        page = self.paginate_queryset(trials)
+        return self.get_paginated_response(SweepRunSerializer(page, many=True).data)
 
     @extend_schema(responses=StatsSerializer)
     @action(detail=True, methods=["get"])
     def stats(self, request: Request, pk: str) -> Response:
-        """Trials per state, the best trial and parameter importance."""
+        """Trials per state, the best trial and parameter importance (fANOVA, PED-ANOVA and
+        correlation), computed once per sweep version whoever asks."""
+        return Response(sweep_stats(self.get_object(), compute=True))
+
+    @extend_schema(responses=ParallelCoordinatesSerializer)
+    @action(detail=True, methods=["get"], url_path="parallel-coordinates")
+    def parallel_coordinates(self, request: Request, pk: str) -> Response:
+        """The parallel coordinates the sweep page draws: a dimension per parameter that
+        varies and one for the metric, a row per finished trial, the best row's index."""
         sweep = self.get_object()
-        counts = dict.fromkeys(TrialState.values, 0)
-        for row in sweep.trials.values("state").annotate(n=Count("pk")):
-            counts[row["state"]] = row["n"]
-        best = TrialSerializer(sweep.best_trial).data if sweep.best_trial else None
-        body = {"counts": counts, "best": best, "importance": sampling.importance(sweep)}
+        config = SweepConfig.from_dict(sweep.config)
+        metric = sweep.metric[0] if sweep.metric else {"name": "", "goal": "minimize"}
+        data = plot_data.parallel_data(
+            plot_data.axes_of(config), plot_data.trial_points(sweep), metric["name"], metric["goal"]
+        )
+        dimensions = [
+            {
+                "name": d.name,
+                "kind": "metric" if d.is_metric else "parameter",
+                "scale": d.scale,
+                "range": list(d.range),
+                "tick_values": d.tick_values,
+                "tick_labels": d.tick_labels,
+            }
+            for d in data.dimensions
+        ]
+        rows = [
+            {
+                "trial": p.number,
+                "run_id": p.run_id,
+                "state": p.state,
+                "positions": [d.positions[i] for d in data.dimensions],
+                "params": p.params,
+                "value": p.value,
+            }
+            for i, p in enumerate(data.rows)
+        ]
+        body = {
+            "metric": data.metric,
+            "goal": data.goal,
+            "dimensions": dimensions,
+            "rows": rows,
+            "best_index": data.best_index,
+        }
         return Response(body)
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:

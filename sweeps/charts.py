@@ -20,7 +20,15 @@ import numpy as np
 import plotly.graph_objects as go
 
 from sweeps.models import TrialState
-from sweeps.plot_data import Axis, Curve, TrialPoint
+from sweeps.plot_data import (
+    Axis,
+    Curve,
+    Dimension,
+    TrialPoint,
+    finished_points,
+    log_ticks,
+    parallel_data,
+)
 
 PLOTLY_CONFIG: dict[str, Any] = {
     "responsive": True,
@@ -82,27 +90,6 @@ def short(label: str, limit: int = 24) -> str:
 
 def metric_label(name: str, goal: str) -> str:
     return f"{name} {'↓' if goal == 'minimize' else '↑'}"
-
-
-def number_label(value: float) -> str:
-    """1e-05 as 1e-5, 0.001 as 0.001: short labels for log-axis ticks."""
-    label = f"{value:.3g}"
-    return label.replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
-
-
-def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
-    """Tick positions in log10 units and their labels as values, for [low, high].
-
-    Decades when the range spans several; 1, 2 and 5 of each decade when it spans
-    few, so a narrow log axis still gets readable ticks.
-    """
-    first, last = math.floor(low), math.ceil(high)
-    mantissas = (1,) if last - first >= 4 else (1, 2, 5)
-    ticks = [(k + math.log10(m), m * 10.0**k) for k in range(first, last + 1) for m in mantissas]
-    inside = [(t, v) for t, v in ticks if low - 1e-9 <= t <= high + 1e-9]
-    if len(inside) < 2:
-        inside = [(low, 10.0**low), (high, 10.0**high)]
-    return [t for t, _ in inside], [number_label(v) for _, v in inside]
 
 
 def chart_id(kind: str, name: str = "") -> str:
@@ -185,13 +172,7 @@ def _empty(div: str, message: str) -> dict[str, Any]:
 
 def finished(points: list[TrialPoint]) -> list[TrialPoint]:
     """Complete and pruned trials with a finite value: the ones a chart can place."""
-    return [
-        p
-        for p in points
-        if p.state in (TrialState.COMPLETE, TrialState.PRUNED)
-        and p.value is not None
-        and math.isfinite(p.value)
-    ]
+    return finished_points(points)
 
 
 def better(goal: str, a: float, b: float) -> bool:
@@ -201,23 +182,15 @@ def better(goal: str, a: float, b: float) -> bool:
 # Parallel coordinates --------------------------------------------------------------------
 
 
-def _dimension(axis: Axis, positions: list[float | None]) -> dict[str, Any]:
-    placed = [p for p in positions if p is not None]
-    low, high = (min(placed), max(placed)) if placed else (0.0, 1.0)
-    dimension: dict[str, Any] = {"label": text(axis.name)}
-    if axis.kind == "categorical":
-        count = len(axis.labels)
-        low, high = (0.0, count - 1.0) if count > 1 else (-0.5, 0.5)
-        dimension["tickvals"] = list(range(count))
-        dimension["ticktext"] = [text(short(label)) for label in axis.labels]
-    elif low == high:
-        low, high = low - 0.5, high + 0.5
-    if axis.kind == "log":
-        dimension["tickvals"], dimension["ticktext"] = log_ticks(low, high)
-    # A value that cannot be placed (a parameter added to the config later) sits at the bottom.
-    dimension["values"] = [low if p is None else p for p in positions]
-    dimension["range"] = [low, high]
-    return dimension
+def _dimension(dimension: Dimension) -> dict[str, Any]:
+    drawn: dict[str, Any] = {"label": text(dimension.name)}
+    # Plotly's own ticks read well on a linear axis; the others need their values named.
+    if dimension.scale != "linear":
+        drawn["tickvals"] = dimension.tick_values
+        drawn["ticktext"] = [text(short(label)) for label in dimension.tick_labels]
+    drawn["values"] = dimension.positions
+    drawn["range"] = list(dimension.range)
+    return drawn
 
 
 def top_range(values: list[float], goal: str) -> list[float]:
@@ -230,38 +203,24 @@ def top_range(values: list[float], goal: str) -> list[float]:
     return [low - pad, high + pad]
 
 
-def thinned(drawn: list[TrialPoint], goal: str, limit: int) -> list[TrialPoint]:
-    """At most `limit` trials: the best half of the budget, then an even spread of the rest."""
-    if len(drawn) <= limit:
-        return drawn
-    ranked = sorted(drawn, key=lambda p: p.value if goal == "minimize" else -p.value)  # type: ignore[operator]
-    best = {p.number for p in ranked[: limit // 2]}
-    rest = [p for p in drawn if p.number not in best]
-    stride = math.ceil(len(rest) / (limit - len(best)))
-    keep = best | {p.number for p in rest[::stride]}
-    return [p for p in drawn if p.number in keep]
-
-
 def parallel_chart(
     axes: list[Axis], points: list[TrialPoint], metric: str, goal: str, limit: int = 0
 ) -> Chart:
     """One line per finished trial; with `limit`, at most that many (see `thinned`)."""
     div = chart_id("parallel")
     title = "Parallel coordinates"
-    every = finished(points)
-    if not every:
+    data = parallel_data(axes[: MAX_DIMENSIONS - 1], points, metric, goal, limit)
+    if not data.rows:
         return Chart(div, title, _empty(div, "No finished trials yet."), height=440)
-    drawn = thinned(every, goal, limit) if limit else every
-    dimensions = [
-        _dimension(axis, [axis.position(p.params.get(axis.name)) for p in drawn])
-        for axis in axes[: MAX_DIMENSIONS - 1]
-    ]
-    values = [p.value for p in drawn]
+    drawn = data.rows
+    *params, metric_axis = data.dimensions
+    dimensions = [_dimension(dimension) for dimension in params]
+    values = metric_axis.positions
     dimensions.append(
         {
             "label": f"<b>{text(metric_label(metric, goal))}</b>",
             "values": values,
-            "constraintrange": top_range(values, goal),  # type: ignore[arg-type]
+            "constraintrange": top_range(values, goal),
         }
     )
     trace = go.Parcoords(
@@ -287,9 +246,9 @@ def parallel_chart(
         f"The best {shown} {'is' if shown == 1 else 'are'} highlighted: drag along any axis "
         "to pick other lines, click outside the band to clear it."
     )
-    if len(drawn) < len(every):
+    if len(drawn) < data.finished:
         note += (
-            f" Here {len(drawn)} of the {len(every)} trials: the best and an even spread of the"
+            f" Here {len(drawn)} of the {data.finished} trials: the best and an even spread of the"
             " others; the Parallel coordinates tab draws them all."
         )
     figure = _figure(div, [trace], layout)
@@ -372,15 +331,38 @@ def history_chart(points: list[TrialPoint], metric: str, goal: str) -> Chart:
 # Parameter importance --------------------------------------------------------------------
 
 
-def importance_chart(result: dict[str, Any] | None, complete: int) -> Chart:
+IMPORTANCE_NOTES = {
+    "fanova": "the share of the metric's variance each parameter explains (a random forest",
+    "ped_anova": "which parameters decide whether a trial lands among the best 10% (of",
+}
+
+
+def _needs_more(result: dict[str, Any] | None, complete: int) -> str:
+    minimum = (result or {}).get("min_trials") or 10
+    trials = (result or {}).get("trials", complete)
+    if trials >= minimum:
+        return "No parameter varies over the complete trials."
+    more = max(minimum - trials, 1)
+    return (
+        f"Importance needs at least {minimum} complete trials; {trials} so far, {more} more to go."
+    )
+
+
+def importance_chart(result: dict[str, Any] | None, complete: int, method: str = "fanova") -> Chart:
+    """Bars of the chosen method's scores (fANOVA unless `method` is "ped_anova")."""
     div = chart_id("importance")
-    title = "Parameter importance"
-    evaluator = (result or {}).get("evaluator") or "PED-ANOVA"
-    note = f"{evaluator}: which parameters decide whether a trial lands among the best 10%"
-    scores = (result or {}).get("importances") or {}
+    block = (result or {}).get(method) or {}
+    label = block.get("method") or {"fanova": "fANOVA", "ped_anova": "PED-ANOVA"}[method]
+    title = f"Parameter importance ({label})"
+    trials = block.get("trials") or (result or {}).get("trials") or 0
+    note = f"{label}: {IMPORTANCE_NOTES[method]} over {trials} complete trials)"
+    if trials < (result or {}).get("trials", 0):
+        note += f", an even sample of the {result['trials']}"  # type: ignore[index]
+    scores = block.get("importances") or {}
+    if (result or {}).get("error"):
+        return Chart(div, title, _empty(div, result["error"]), note=note)  # type: ignore[index]
     if not scores:
-        message = f"Importance needs at least 2 complete trials; {complete} so far."
-        return Chart(div, title, _empty(div, message), note=note)
+        return Chart(div, title, _empty(div, _needs_more(result, complete)), note=note)
     ranked = sorted(scores.items(), key=lambda item: item[1])  # Plotly draws bars bottom-up
     trace = go.Bar(
         x=[score for _, score in ranked],
@@ -397,6 +379,46 @@ def importance_chart(result: dict[str, Any] | None, complete: int) -> Chart:
         div,
         margin={"l": 20, "r": 40, "t": 8, "b": 40, "pad": 4},
         xaxis=_axis("importance", range=[0, top * 1.18], tickformat=".0%"),
+        yaxis=_axis("", automargin=True, gridcolor="rgba(0,0,0,0)"),
+        bargap=0.35,
+    )
+    height = min(max(120 + 34 * len(ranked), 220), 720)
+    return Chart(div, title, _figure(div, [trace], layout), note=note, height=height)
+
+
+def correlation_chart(result: dict[str, Any] | None) -> Chart:
+    """Signed bars of each parameter's (or categorical value's) correlation with the metric."""
+    div = chart_id("correlation")
+    block = (result or {}).get("correlation") or {}
+    method = block.get("method") or "Pearson"
+    title = f"Correlation with the metric ({method})"
+    trials = (result or {}).get("trials") or 0
+    note = (
+        f"{method}'s r over {trials} complete trials: above 0 the metric rises with the "
+        "parameter (log10 of it on a log scale), below 0 it falls."
+    )
+    entries = [e for e in block.get("correlations") or [] if e.get("r") is not None]
+    if not entries:
+        return Chart(div, title, _empty(div, _needs_more(result, trials)), note=note)
+    labels = [
+        text(e["parameter"] if e["value"] is None else f"{e['parameter']} = {short(e['value'])}")
+        for e in entries
+    ]
+    ranked = sorted(zip(labels, (e["r"] for e in entries), strict=True), key=lambda i: abs(i[1]))
+    trace = go.Bar(
+        x=[r for _, r in ranked],
+        y=[label for label, _ in ranked],
+        orientation="h",
+        marker={"color": [ACCENT if r >= 0 else FAILED for _, r in ranked]},
+        text=[f"{r:+.2f}" for _, r in ranked],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{y}: r = %{x:.3f}<extra></extra>",
+    )
+    layout = _layout(
+        div,
+        margin={"l": 20, "r": 40, "t": 8, "b": 40, "pad": 4},
+        xaxis=_axis("correlation", range=[-1.15, 1.15], zeroline=True),
         yaxis=_axis("", automargin=True, gridcolor="rgba(0,0,0,0)"),
         bargap=0.35,
     )

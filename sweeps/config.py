@@ -9,6 +9,7 @@ or raises ConfigError listing every problem with its path, for example
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -20,10 +21,28 @@ import numpy as np
 import yaml
 
 from sweeps import distributions
+from sweeps.config_early import EarlyTerminate as EarlyTerminate
+from sweeps.config_early import hyperband_bands as hyperband_bands
+from sweeps.config_early import read_early_terminate
+from sweeps.config_readers import (
+    Problems,
+    at,
+    at_least,
+    choice,
+    describe,
+    number,
+    plain,
+    positive,
+    unknown_keys,
+)
 from sweeptracker.nul_characters import nul_path
 
-# W&B's grid_search.py refuses every other kind, categorical_w_probabilities included.
+# What W&B's grid_search.py enumerates. We discretize the other kinds into `grid_points`
+# values each (docs/sweep-config.md, "Grids"); probabilities stay refused, as in W&B.
 GRID_KINDS = ("constant", "categorical", "int_uniform", "q_uniform")
+# Five values per continuous parameter: the specification's own example grid (4 batch
+# sizes x 3 optimizers x 5 dropouts x its learning rate) stays at 300 points.
+DEFAULT_GRID_POINTS = 5
 METHODS = ("grid", "random", "bayes")
 GOALS = ("minimize", "maximize")
 IMPUTES = ("latest", "best", "worst")
@@ -34,7 +53,7 @@ DEFAULT_COMMAND = ("${env}", "${interpreter}", "${program}", "${args}")
 IGNORED_KEYS = ("entity", "controller", "job", "image_uri", "apiVersion", "kind")
 TOP_KEYS = (
     *("method", "metric", "parameters", "early_terminate", "run_cap", "command", "program"),
-    *("name", "description", "project", "optuna", "without_replacement"),
+    *("name", "description", "project", "optuna", "without_replacement", "grid_points"),
 )
 METRIC_KEYS = ("name", "goal", "target", "impute", "impute_while_running")
 OPTUNA_KEYS = ("sampler", "n_startup_trials", "seed", "options")
@@ -69,18 +88,6 @@ _VALUE_LOGS = ("log_uniform_values", "q_log_uniform_values", "inv_log_uniform_va
 # exp() of more than this is infinite: a log_uniform bound written as a value, not a log.
 _LOG_MAX = math.log(sys.float_info.max)
 
-# Options of each early_terminate type: (default or None, least value of an integer).
-# Optuna's SuccessiveHalvingPruner refuses a reduction_factor below 2.
-_EARLY: dict[str, dict[str, tuple[Any, int]]] = {
-    "hyperband": {"min_iter": (None, 1), "max_iter": (None, 1), "s": (None, 1)}
-    | {"eta": (3, 0), "strict": (True, 0)},
-    "median": {"n_startup_trials": (5, 0), "n_warmup_steps": (0, 0), "interval_steps": (1, 1)},
-    "successive_halving": {"min_resource": (1, 1), "reduction_factor": (3, 2)}
-    | {"min_early_stopping_rate": (0, 0)},
-}
-
-Problems = list[tuple[str, str]]
-
 
 class ConfigError(ValueError):
     """A config that cannot be used; `problems` lists every fault as (path, message)."""
@@ -106,6 +113,8 @@ class Param:
     sigma: float | None = None
     a: float | None = None
     b: float | None = None
+    # How many values a grid tries of a kind it cannot enumerate; None outside grids.
+    grid_points: int | None = None
 
     @property
     def name(self) -> str:
@@ -118,12 +127,6 @@ class Metric:
     name: str
     goal: str
     target: float | None = None
-
-
-@dataclass(frozen=True)
-class EarlyTerminate:
-    type: str
-    options: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ class SweepConfig:
     optuna: dict[str, Any]
     without_replacement: bool
     ignored: tuple[str, ...]
+    grid_points: int = DEFAULT_GRID_POINTS
 
     @property
     def multi_objective(self) -> bool:
@@ -174,6 +178,7 @@ class SweepConfig:
             optuna=dict(data["optuna"]),
             without_replacement=bool(data["without_replacement"]),
             ignored=tuple(data["ignored"]),
+            grid_points=int(data.get("grid_points", DEFAULT_GRID_POINTS)),
         )
 
 
@@ -219,36 +224,13 @@ def _yaml_error(error: yaml.YAMLError) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}: {what}"
 
 
-def hyperband_bands(options: dict[str, Any], count: int = 100) -> list[int]:
-    """Hyperband's bands as W&B's hyperband_stopping.py computes them.
-
-    With max_iter: max_iter divided by eta, s times, stopping below 1, ascending.
-    With min_iter: min_iter times eta to the k, for `count` bands (W&B takes 100).
-    """
-    eta = options.get("eta", 3)
-    bands: list[int] = []
-    if options.get("max_iter") is not None:
-        band = options["max_iter"]
-        for _ in range(options["s"]):
-            band /= eta
-            if band < 1:
-                break
-            bands.append(int(band))
-        return sorted(bands)
-    band = options["min_iter"]
-    for _ in range(count):
-        bands.append(int(band))
-        band *= eta
-    return bands
-
-
 def normalize(raw: object) -> SweepConfig:
     """Validate a parsed config and return its normal form.
 
     Raises ConfigError listing every problem found, each as (path, message).
     """
     if not isinstance(raw, dict):
-        what = _describe(raw)
+        what = describe(raw)
         raise ConfigError(
             [("", f"the config must be a mapping with method and parameters, not {what}")]
         )
@@ -263,7 +245,7 @@ def normalize(raw: object) -> SweepConfig:
         impute=impute,
         impute_while_running=impute_while_running,
         parameters=tuple(_top_parameters(raw, problems)),
-        early_terminate=_early_terminate(raw, problems),
+        early_terminate=read_early_terminate(raw, problems),
         run_cap=_run_cap(raw, problems),
         command=_command(raw, problems),
         program=_text(raw, "program", problems),
@@ -273,135 +255,13 @@ def normalize(raw: object) -> SweepConfig:
         optuna=_optuna(raw, problems),
         without_replacement=_flag(raw, "without_replacement", problems),
         ignored=ignored,
+        grid_points=_grid_points(raw, "grid_points", problems) or DEFAULT_GRID_POINTS,
     )
+    config = _with_grid_points(config)
     _check_rules(config, problems)
     if problems:
         raise ConfigError(problems)
     return config
-
-
-# -- small readers -------------------------------------------------------------------------
-
-
-def _at(path: str, key: object) -> str:
-    """`path` extended by a list index (an int) or a mapping key (anything else)."""
-    if isinstance(key, int) and not isinstance(key, bool):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else str(key)
-
-
-def _describe(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return repr(value)
-
-
-def _unknown_keys(
-    raw: dict[Any, Any], allowed: tuple[str, ...], path: str, problems: Problems
-) -> None:
-    for key in raw:
-        if key not in allowed:
-            problems.append(
-                (_at(path, str(key)), f"unknown key; allowed here: {', '.join(allowed)}")
-            )
-
-
-def _number(raw: object, path: str, problems: Problems, integer: bool = False) -> Any:
-    """`raw` as a finite int or float, or None after recording why it is not one."""
-    wanted = "an integer" if integer else "a number"
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, float) and math.isfinite(raw) and not integer:
-        return raw
-    if isinstance(raw, str) and _finite_float(raw) is not None:
-        # PyYAML follows YAML 1.1: 1e-5 (no dot, no exponent sign) is a string.
-        message = f"YAML read {raw} as a string, not a number; write it as {_yaml_number(raw)}"
-    elif isinstance(raw, float) and math.isfinite(raw):
-        message = f"must be an integer, not {raw!r}"
-    else:
-        message = f"must be {wanted}, not {_describe(raw)}"
-    problems.append((path, message))
-    return None
-
-
-def _finite_float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _yaml_number(text: str) -> str:
-    """How to write the number in `text` so that PyYAML reads a number: floats need a dot
-    in the mantissa and a sign on the exponent."""
-    text = text.strip().lower()
-    if re.fullmatch(r"[-+]?[0-9]+", text):
-        return str(int(text))
-    mantissa, _, exponent = text.partition("e")
-    if "." not in mantissa:
-        mantissa += ".0"
-    if exponent and exponent[0] not in "+-":
-        exponent = "+" + exponent
-    return f"{mantissa}e{exponent}" if exponent else mantissa
-
-
-def _at_least(raw: object, floor: float, path: str, problems: Problems, integer: bool) -> Any:
-    value = _number(raw, path, problems, integer)
-    if value is not None and value < floor:
-        problems.append((path, f"must be {floor} or more, not {value}"))
-        return None
-    return value
-
-
-def _positive(raw: object, path: str, problems: Problems) -> Any:
-    value = _number(raw, path, problems)
-    if value is not None and value <= 0:
-        problems.append((path, f"must be greater than 0, not {value}"))
-        return None
-    return value
-
-
-def _choice(raw: object, options: tuple[str, ...], path: str, problems: Problems) -> str:
-    if isinstance(raw, str) and raw in options:
-        return raw
-    problems.append((path, f"must be one of {', '.join(options)}, not {_describe(raw)}"))
-    return options[0]
-
-
-def _unplain(value: object) -> str | None:
-    """What part of `value` cannot be stored as JSON, or None when all of it can."""
-    if value is None or isinstance(value, bool | int | str):
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else repr(value)
-    if isinstance(value, list | tuple):
-        return next((bad for item in value if (bad := _unplain(item))), None)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return f"the mapping key {key!r}"
-            if bad := _unplain(item):
-                return bad
-        return None
-    return f"the {type(value).__name__} {value}"
-
-
-def _plain(value: Any, path: str, problems: Problems) -> Any:
-    """A JSON-shaped copy of `value` (tuples become lists), so that storage keeps it as is."""
-    bad = _unplain(value)
-    if bad is not None:
-        problems.append((path, f"{bad} cannot be stored as JSON; quote it or use plain data"))
-        return None
-    return json.loads(json.dumps(value))
 
 
 # -- top level -----------------------------------------------------------------------------
@@ -435,7 +295,7 @@ def _method(raw: dict[str, Any], problems: Problems) -> str:
 def _run_cap(raw: dict[str, Any], problems: Problems) -> int | None:
     if raw.get("run_cap") is None:
         return None
-    return _at_least(raw["run_cap"], 1, "run_cap", problems, integer=True)
+    return at_least(raw["run_cap"], 1, "run_cap", problems, integer=True)
 
 
 def _command(raw: dict[str, Any], problems: Problems) -> tuple[str, ...]:
@@ -447,7 +307,7 @@ def _command(raw: dict[str, Any], problems: Problems) -> tuple[str, ...]:
         return ()
     for i, item in enumerate(command):
         if not isinstance(item, str):
-            problems.append((_at("command", i), f"must be a string, not {_describe(item)}"))
+            problems.append((at("command", i), f"must be a string, not {describe(item)}"))
     return tuple(str(item) for item in command)
 
 
@@ -455,15 +315,26 @@ def _text(raw: dict[str, Any], key: str, problems: Problems) -> str | None:
     value = raw.get(key)
     if value is None or isinstance(value, str):
         return value
-    problems.append((key, f"must be a string, not {_describe(value)}; quote it"))
+    problems.append((key, f"must be a string, not {describe(value)}; quote it"))
     return None
+
+
+def _grid_points(raw: dict[Any, Any], path: str, problems: Problems) -> int | None:
+    """The `grid_points` of a sweep or of a parameter, or None when not given."""
+    if raw.get("grid_points") is None:
+        return None
+    count = at_least(raw["grid_points"], 2, path, problems, integer=True)
+    if count is not None and count > MAX_GRID_POINTS:
+        problems.append((path, f"must be at most {MAX_GRID_POINTS}, not {count}"))
+        return None
+    return None if count is None else int(count)
 
 
 def _flag(raw: dict[str, Any], key: str, problems: Problems) -> bool:
     value = raw.get(key, False)
     if isinstance(value, bool):
         return value
-    problems.append((key, f"must be true or false, not {_describe(value)}"))
+    problems.append((key, f"must be true or false, not {describe(value)}"))
     return False
 
 
@@ -480,16 +351,16 @@ def _metrics(raw: dict[str, Any], problems: Problems) -> tuple[tuple[Metric, ...
     if not isinstance(metric, dict):
         problems.append(("metric", "must be a mapping with name and goal, or a list of them"))
         return (), "worst", "false"
-    _unknown_keys(metric, METRIC_KEYS, "metric", problems)
+    unknown_keys(metric, METRIC_KEYS, "metric", problems)
     target = None
     if metric.get("target") is not None:
-        target = _number(metric["target"], "metric.target", problems)
-    impute = _choice(metric.get("impute", "worst"), IMPUTES, "metric.impute", problems)
+        target = number(metric["target"], "metric.target", problems)
+    impute = choice(metric.get("impute", "worst"), IMPUTES, "metric.impute", problems)
     # YAML reads `impute_while_running: false` as a boolean; W&B's enum spells it "false".
     while_running = metric.get("impute_while_running", "false")
     while_running = "false" if while_running is False else while_running
     path = "metric.impute_while_running"
-    while_running = _choice(while_running, IMPUTES_WHILE_RUNNING, path, problems)
+    while_running = choice(while_running, IMPUTES_WHILE_RUNNING, path, problems)
     one = Metric(
         _metric_name(metric, "metric", problems), _goal(metric, "metric", problems), target
     )
@@ -500,13 +371,13 @@ def _metric_name(metric: dict[str, Any], path: str, problems: Problems) -> str:
     name = metric.get("name")
     if isinstance(name, str) and name:
         return name
-    what = "is required" if name is None else f"must be a non-empty string, not {_describe(name)}"
-    problems.append((_at(path, "name"), what))
+    what = "is required" if name is None else f"must be a non-empty string, not {describe(name)}"
+    problems.append((at(path, "name"), what))
     return ""
 
 
 def _goal(metric: dict[str, Any], path: str, problems: Problems) -> str:
-    return _choice(metric.get("goal", "minimize"), GOALS, _at(path, "goal"), problems)
+    return choice(metric.get("goal", "minimize"), GOALS, at(path, "goal"), problems)
 
 
 def _metric_list(items: list[Any], problems: Problems) -> tuple[Metric, ...]:
@@ -515,18 +386,18 @@ def _metric_list(items: list[Any], problems: Problems) -> tuple[Metric, ...]:
         problems.append(("metric", "must list at least one metric"))
     metrics, seen = [], set()
     for i, item in enumerate(items):
-        path = _at("metric", i)
+        path = at("metric", i)
         if not isinstance(item, dict):
             problems.append((path, "must be a mapping with name and goal"))
             continue
         if "target" in item:
-            problems.append((_at(path, "target"), "needs a single metric, not a list"))
-        _unknown_keys(
+            problems.append((at(path, "target"), "needs a single metric, not a list"))
+        unknown_keys(
             {k: v for k, v in item.items() if k != "target"}, ("name", "goal"), path, problems
         )
         name = _metric_name(item, path, problems)
         if name and name in seen:
-            problems.append((_at(path, "name"), f"{name!r} is listed twice"))
+            problems.append((at(path, "name"), f"{name!r} is listed twice"))
         seen.add(name)
         metrics.append(Metric(name, _goal(item, path, problems)))
     return tuple(metrics)
@@ -549,7 +420,7 @@ def _parameters(raw: object, prefix: tuple[str, ...], path: str, problems: Probl
         return []
     params: list[Param] = []
     for name, spec in raw.items():
-        where = _at(path, str(name))
+        where = at(path, str(name))
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             message = f"{name!r} is not a valid parameter name; names match {NAME_PATTERN.pattern}"
             problems.append((where, message))
@@ -567,11 +438,15 @@ def _parameter(key: tuple[str, ...], raw: object, path: str, problems: Problems)
         for extra in raw:
             if extra != "parameters":
                 message = "cannot sit beside parameters: a group of parameters holds nothing else"
-                problems.append((_at(path, str(extra)), message))
-        return _parameters(raw["parameters"], key, _at(path, "parameters"), problems)
+                problems.append((at(path, str(extra)), message))
+        return _parameters(raw["parameters"], key, at(path, "parameters"), problems)
     kind = _distribution(raw, path, problems)
     if kind is None:
         return []
+    if kind == "uniform" and "q" in raw:
+        # The specification's `dropout: {min: 0.0, max: 0.5, q: 0.1}`; W&B refuses q on
+        # uniform, so reading it as q_uniform (with a warning) takes nothing from W&B users.
+        kind = "q_uniform"
     before = len(problems)
     settings = _settings(kind, raw, path, problems)
     if len(problems) > before:
@@ -590,7 +465,7 @@ def _distribution(raw: dict[Any, Any], path: str, problems: Problems) -> str | N
         if isinstance(kind, str) and kind in DISTRIBUTIONS:
             return kind
         message = f"unknown distribution {kind!r}; known: {', '.join(DISTRIBUTIONS)}"
-        problems.append((_at(path, "distribution"), message))
+        problems.append((at(path, "distribution"), message))
         return None
     if "values" in raw:
         return "categorical_w_probabilities" if "probabilities" in raw else "categorical"
@@ -623,38 +498,40 @@ def _distribution(raw: dict[Any, Any], path: str, problems: Problems) -> str | N
 def _settings(kind: str, raw: dict[Any, Any], path: str, problems: Problems) -> dict[str, Any]:
     """The Param fields of a `kind` parameter, its defaults filled in; problems recorded."""
     required, defaults = _SPEC[kind]
-    allowed = ("distribution", *required, *defaults)
+    allowed = ("distribution", *required, *defaults, "grid_points")
     for key in raw:
         if key not in allowed:
             message = f"unknown key for a {kind} parameter; allowed: {', '.join(allowed)}"
-            problems.append((_at(path, str(key)), message))
+            problems.append((at(path, str(key)), message))
     for key in required:
         if key not in raw:
-            problems.append((_at(path, key), f"is required for a {kind} parameter"))
+            problems.append((at(path, key), f"is required for a {kind} parameter"))
     if any(key not in raw for key in required):
         return {}
     settings: dict[str, Any] = {}
     if "value" in required:
-        settings["value"] = _plain(raw["value"], _at(path, "value"), problems)
+        settings["value"] = plain(raw["value"], at(path, "value"), problems)
     if "values" in required:
         settings |= _choices(raw, path, problems)
     if "min" in required:
         settings |= _bounds(kind, raw, path, problems)
     for key, default in defaults.items():
-        settings[key] = _shape(key, raw.get(key, default), _at(path, key), problems)
+        settings[key] = _shape(key, raw.get(key, default), at(path, key), problems)
+    # Kept only where a grid needs it: see _discretized.
+    settings["grid_points"] = _grid_points(raw, at(path, "grid_points"), problems)
     return settings
 
 
 def _choices(raw: dict[Any, Any], path: str, problems: Problems) -> dict[str, Any]:
     values = raw["values"]
-    where = _at(path, "values")
+    where = at(path, "values")
     if not isinstance(values, list | tuple):
-        problems.append((where, f"must be a list, not {_describe(values)}"))
+        problems.append((where, f"must be a list, not {describe(values)}"))
         return {}
     if not values:
         problems.append((where, "must not be empty: list at least one value"))
         return {}
-    settings = {"values": tuple(_plain(v, _at(where, i), problems) for i, v in enumerate(values))}
+    settings = {"values": tuple(plain(v, at(where, i), problems) for i, v in enumerate(values))}
     if "probabilities" in raw:
         settings["probabilities"] = _probabilities(
             raw["probabilities"], len(values), path, problems
@@ -665,11 +542,11 @@ def _choices(raw: dict[Any, Any], path: str, problems: Problems) -> dict[str, An
 def _probabilities(
     raw: object, count: int, path: str, problems: Problems
 ) -> tuple[float, ...] | None:
-    where = _at(path, "probabilities")
+    where = at(path, "probabilities")
     if not isinstance(raw, list | tuple):
-        problems.append((where, f"must be a list of numbers, not {_describe(raw)}"))
+        problems.append((where, f"must be a list of numbers, not {describe(raw)}"))
         return None
-    numbers = [_at_least(p, 0, _at(where, i), problems, False) for i, p in enumerate(raw)]
+    numbers = [at_least(p, 0, at(where, i), problems, False) for i, p in enumerate(raw)]
     if any(p is None for p in numbers):
         return None
     if len(numbers) != count:
@@ -682,99 +559,41 @@ def _probabilities(
 
 def _bounds(kind: str, raw: dict[Any, Any], path: str, problems: Problems) -> dict[str, Any]:
     integer = kind == "int_uniform"
-    low = _number(raw["min"], _at(path, "min"), problems, integer)
-    high = _number(raw["max"], _at(path, "max"), problems, integer)
+    low = number(raw["min"], at(path, "min"), problems, integer)
+    high = number(raw["max"], at(path, "max"), problems, integer)
     if low is None or high is None:
         return {}
-    if low >= high:
-        problems.append((_at(path, "max"), f"must be greater than min ({low})"))
+    # min == max is a constant in disguise: accepted, with a warning (config_warnings).
+    if low > high:
+        problems.append((at(path, "max"), f"must be greater than min ({low})"))
     if kind in _VALUE_LOGS and low <= 0:
-        message = f"must be greater than 0: {kind} bounds are the values themselves, on a log scale"
-        problems.append((_at(path, "min"), message))
+        message = (
+            f"must be greater than 0: {kind} bounds are the values themselves, on a log "
+            f"scale; for bounds that are natural logs write {kind.removesuffix('_values')}"
+        )
+        problems.append((at(path, "min"), message))
     if kind in ("log_uniform", "q_log_uniform") and high > _LOG_MAX:
         message = (
             f"exp({high}) overflows: {kind} bounds are natural logs; "
             f"for bounds that are values use {kind}_values"
         )
-        problems.append((_at(path, "max"), message))
+        problems.append((at(path, "max"), message))
     if kind == "inv_log_uniform" and -low > _LOG_MAX:
         message = f"exp({-low}) overflows: inv_log_uniform samples exp(-x) for x in [min, max]"
-        problems.append((_at(path, "min"), message))
+        problems.append((at(path, "min"), message))
     return {"min": low, "max": high}
 
 
 def _shape(key: str, raw: object, path: str, problems: Problems) -> Any:
     """q, mu, sigma, a or b, checked; q keeps its type because an int q gives int results."""
     if key == "mu":
-        value = _number(raw, path, problems)
+        value = number(raw, path, problems)
         return None if value is None else float(value)
     # W&B's schema lets sigma, a and b be 0, but sampling then gives NaN: refuse 0 too.
-    value = _positive(raw, path, problems)
+    value = positive(raw, path, problems)
     if value is None or key == "q":
         return value
     return float(value)
-
-
-# -- early termination ---------------------------------------------------------------------
-
-
-def _early_terminate(raw: dict[str, Any], problems: Problems) -> EarlyTerminate | None:
-    spec = raw.get("early_terminate")
-    if spec is None:
-        return None
-    if not isinstance(spec, dict):
-        problems.append(("early_terminate", "must be a mapping with a type"))
-        return None
-    kind = spec.get("type")
-    if not isinstance(kind, str) or kind not in _EARLY:
-        known = ", ".join(_EARLY)
-        problems.append(("early_terminate.type", f"must be one of {known}, not {_describe(kind)}"))
-        return None
-    _unknown_keys(spec, ("type", *_EARLY[kind]), "early_terminate", problems)
-    options: dict[str, Any] = {}
-    for key, (default, floor) in _EARLY[kind].items():
-        if key in spec:
-            options[key] = _option(key, spec[key], floor, problems)
-        elif default is not None:
-            options[key] = default
-    if kind == "hyperband":
-        _check_hyperband(options, problems)
-    return EarlyTerminate(kind, options)
-
-
-def _option(key: str, raw: object, floor: int, problems: Problems) -> Any:
-    path = _at("early_terminate", key)
-    if key == "strict":
-        if isinstance(raw, bool):
-            return raw
-        problems.append((path, f"must be true or false, not {_describe(raw)}"))
-        return None
-    if key == "eta":
-        value = _number(raw, path, problems)
-        if value is not None and value <= 1:
-            problems.append((path, f"must be greater than 1, not {value}"))
-            return None
-        return value
-    return _at_least(raw, floor, path, problems, integer=True)
-
-
-def _check_hyperband(options: dict[str, Any], problems: Problems) -> None:
-    if "max_iter" in options and "s" not in options:
-        message = "is required with max_iter: the number of bands below max_iter"
-        problems.append(("early_terminate.s", message))
-        return
-    if "max_iter" not in options and "min_iter" not in options:
-        message = "hyperband needs min_iter, or max_iter and s"
-        problems.append(("early_terminate", message))
-        return
-    if any(v is None for v in options.values()):
-        return
-    if not hyperband_bands(options):
-        message = (
-            f"max_iter ({options['max_iter']}) / eta ({options['eta']}) is below 1, "
-            "which leaves no band; raise max_iter or lower eta"
-        )
-        problems.append(("early_terminate.max_iter", message))
 
 
 # -- our extensions ------------------------------------------------------------------------
@@ -789,16 +608,16 @@ def _optuna(raw: dict[str, Any], problems: Problems) -> dict[str, Any]:
             ("optuna", "must be a mapping with sampler, n_startup_trials, seed, options")
         )
         return {}
-    _unknown_keys(spec, OPTUNA_KEYS, "optuna", problems)
+    unknown_keys(spec, OPTUNA_KEYS, "optuna", problems)
     result: dict[str, Any] = {
-        "sampler": _choice(spec.get("sampler", "auto"), SAMPLERS, "optuna.sampler", problems)
+        "sampler": choice(spec.get("sampler", "auto"), SAMPLERS, "optuna.sampler", problems)
     }
     if "n_startup_trials" in spec:
         path = "optuna.n_startup_trials"
-        result["n_startup_trials"] = _at_least(spec["n_startup_trials"], 0, path, problems, True)
+        result["n_startup_trials"] = at_least(spec["n_startup_trials"], 0, path, problems, True)
     if "seed" in spec:
         # NumPy and Optuna take seeds in [0, 2**32).
-        seed = _at_least(spec["seed"], 0, "optuna.seed", problems, integer=True)
+        seed = at_least(spec["seed"], 0, "optuna.seed", problems, integer=True)
         if seed is not None and seed >= 2**32:
             problems.append(("optuna.seed", "must be below 2**32"))
         result["seed"] = seed
@@ -806,7 +625,7 @@ def _optuna(raw: dict[str, Any], problems: Problems) -> dict[str, Any]:
     if not isinstance(options, dict):
         problems.append(("optuna.options", "must be a mapping of sampler arguments"))
         options = {}
-    result["options"] = _plain(options, "optuna.options", problems) or {}
+    result["options"] = plain(options, "optuna.options", problems) or {}
     return result
 
 
@@ -834,15 +653,38 @@ def _check_rules(config: SweepConfig, problems: Problems) -> None:
         problems.append(("early_terminate", message))
 
 
+def _with_grid_points(config: SweepConfig) -> SweepConfig:
+    """`config` with `grid_points` set on the parameters a grid discretizes, and on no other.
+
+    A grid enumerates W&B's grid kinds as W&B does; every other kind gets its own
+    grid_points, else the sweep's (distributions.spaced_values says how they are spread).
+    """
+    discretize = config.method == "grid"
+    params = tuple(
+        dataclasses.replace(
+            param,
+            grid_points=(param.grid_points or config.grid_points)
+            if discretize and param.distribution not in (*GRID_KINDS, *distributions.CATEGORICAL)
+            else None,
+        )
+        for param in config.parameters
+    )
+    return dataclasses.replace(config, parameters=params)
+
+
 def _check_grid(config: SweepConfig, problems: Problems) -> None:
-    kinds = "constant (value), categorical (values), int_uniform and q_uniform"
-    wrong = [p for p in config.parameters if p.distribution not in GRID_KINDS]
+    wrong = [p for p in config.parameters if p.distribution == "categorical_w_probabilities"]
     for param in wrong:
-        if param.distribution == "categorical_w_probabilities":
-            message = "grid search tries every value: remove probabilities"
-        else:
-            message = f"grid search cannot enumerate {param.distribution}; grid accepts {kinds}"
+        message = "grid search tries every value: remove probabilities"
         problems.append((_param_path(param), message))
+    for param in config.parameters:
+        if param.distribution == "q_uniform" and not distributions.discrete_values(param):
+            message = (
+                f"the grid over q_uniform is numpy.arange(min, max, q), which is empty when "
+                f"min equals max; write value: {param.min}"
+            )
+            problems.append((_param_path(param), message))
+            wrong.append(param)
     if not wrong:
         _check_size(config, "grid", problems)
 

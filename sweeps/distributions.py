@@ -15,6 +15,7 @@ numpy Generator instead of Python's `random`:
 
 Grids follow `grid_search.py`: int_uniform is range(min, max + 1) and q_uniform is
 numpy.arange(min, max, q), which leaves out max. Points are keyed by `Param.name`.
+The kinds W&B's grid refuses get `grid_points` values (see `spaced_values`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.special import betaincinv
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -140,7 +143,7 @@ def _multiple(k: int, q: float | int) -> float | int:
 
 def is_discrete(param: Param) -> bool:
     """Whether `param` takes finitely many values (what grids and without_replacement need)."""
-    return param.distribution in DISCRETE
+    return param.distribution in DISCRETE or param.grid_points is not None
 
 
 def discrete_values(param: Param) -> list[Any]:
@@ -161,10 +164,54 @@ def discrete_values(param: Param) -> list[Any]:
     if kind == "q_uniform":
         low, high = _bounds(param)
         return list(np.arange(low, high, _step(param)).tolist())
+    if param.grid_points is not None:
+        return spaced_values(param, param.grid_points)
     if kind in DISCRETE:
         first, last = _lattice(param)
         return [_multiple(k, _step(param)) for k in range(int(first), int(last) + 1)]
     raise ValueError(f"{param.name}: {kind} is continuous and has no list of values")
+
+
+def spaced_values(param: Param, count: int) -> list[Any]:
+    """`count` values spread over what `param` samples, for a grid; ascending, distinct.
+
+    Evenly spaced from min to max for uniform, log-spaced over the values produced for the
+    log kinds, and the quantiles at (i + 0.5) / count for normal, log_normal and beta,
+    which have no bounds to space between. A q_ kind rounds each one to a multiple of q
+    (an int q gives ints), and values that rounding made equal are kept once.
+    """
+    kind = param.distribution.removeprefix("q_")
+    if kind in ("normal", "log_normal", "beta"):
+        raw = [quantile(param, (i + 0.5) / count) for i in range(count)]
+    else:
+        low, high = _range(kind, param)
+        spread = np.linspace if kind == "uniform" else np.geomspace
+        raw = spread(low, high, count).tolist()
+    result: list[Any] = []
+    for value in raw:
+        # Twelve digits: linspace's 0.30000000000000004 goes to the run as 0.3.
+        rounded = float(f"{value:.12g}")
+        if param.distribution.startswith("q_"):
+            # + 0: rounding -0.4 gives -0.0, which the run would get as "-0.0".
+            rounded = quantize(rounded, _step(param)) + 0
+        if not result or rounded != result[-1]:
+            result.append(rounded)
+    return result
+
+
+def quantile(param: Param, u: float) -> float:
+    """The value below which a share `u` of normal, log_normal or beta (or q_ of) samples lie,
+    before any rounding to q."""
+    kind = param.distribution.removeprefix("q_")
+    if kind == "beta":
+        return float(betaincinv(_or(param.a, 1.0), _or(param.b, 1.0), u))
+    value = NormalDist(_or(param.mu, 0.0), _or(param.sigma, 1.0)).inv_cdf(u)
+    return math.exp(value) if kind == "log_normal" else value
+
+
+def value_range(param: Param) -> tuple[float, float]:
+    """The least and greatest value `param` samples before rounding to q (maybe infinite)."""
+    return _range(param.distribution.removeprefix("q_"), param)
 
 
 def _distinct(param: Param) -> list[Any]:
@@ -258,6 +305,8 @@ def _count(param: Param) -> int | None:
     kind = param.distribution
     if not is_discrete(param):
         return None
+    if param.grid_points is not None:
+        return len(discrete_values(param))
     if kind == "int_uniform":
         low, high = _bounds(param)
         return int(high - low + 1)

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 
 from projects.models import Project
 from sweeps import config as sweep_config
+from sweeps.config_warnings import ConfigWarning, config_warnings
 from sweeps.models import Method
 
 AS_IN_CONFIG = ("", "As in the config")
@@ -96,6 +97,9 @@ class SweepForm(forms.Form):
             field.queryset = projects  # type: ignore[attr-defined]
             field.label_from_instance = lambda project: project.name  # type: ignore[attr-defined]
         self.problems: list[tuple[str, str]] = []
+        # Set by clean() when the config is valid; the view adds the metric's hint.
+        self.config: sweep_config.SweepConfig | None = None
+        self.warnings: list[ConfigWarning] = []
         self.fields["metric_name"].widget.attrs["placeholder"] = "As in the config"
 
     def clean(self) -> dict[str, Any]:
@@ -106,7 +110,7 @@ class SweepForm(forms.Form):
         try:
             raw = sweep_config.parse_text(text)
             merged = with_overrides(raw, data)
-            sweep_config.normalize(merged)
+            self.config = sweep_config.normalize(merged)
         except sweep_config.ConfigError as error:
             self.problems = error.problems
             self.add_error("config_text", f"The config has {len(error.problems)} problem(s).")
@@ -114,6 +118,8 @@ class SweepForm(forms.Form):
             attrs = self.fields["config_text"].widget.attrs
             attrs |= {"aria-invalid": "true", "aria-describedby": "config-problems"}
             return data
+        assert isinstance(merged, dict)  # normalize() accepted it
+        self.warnings = config_warnings(merged, self.config)
         # Unchanged, the text is kept as typed (comments and all); overridden, the
         # stored config is the merged one so that what is shown is what runs.
         data["config"] = text if merged == raw else merged

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from django.db import transaction
@@ -12,6 +12,8 @@ from projects.models import Project
 from runs.lifecycle import RunConflict, finish_run
 from runs.models import RunState
 from sweeps import config as sweep_config
+from sweeps.config_warnings import ConfigWarning, config_warnings
+from sweeps.metric_hints import unlogged_metrics
 from sweeps.models import Sweep, SweepState, Trial, TrialState
 
 # Which states each action may start from, and where it leads.
@@ -45,6 +47,7 @@ def create_sweep(
 
     A bayes sweep warm-started from another sweep over the same parameters and
     metrics gives that sweep's complete trials to its sampler before its own.
+    `sweep.warnings` holds what `warnings_of` said about the config.
     """
     if isinstance(config, str):
         text, raw = config, sweep_config.parse_text(config)
@@ -63,12 +66,20 @@ def create_sweep(
         config=normalized.to_dict(),
         run_cap=normalized.run_cap,
         warm_start_from=warm_start_from,
+        warnings=[w.as_dict() for w in warnings_of(project, cast(dict, raw), normalized)],
     )
     seed = normalized.optuna.get("seed") if seed is None else seed
     if seed is not None:
         sweep.seed = seed
     sweep.save()
     return sweep
+
+
+def warnings_of(
+    project: Project, raw: dict[str, Any], config: sweep_config.SweepConfig
+) -> list[ConfigWarning]:
+    """What to tell whoever creates this sweep: the config's warnings, then the metric's."""
+    return config_warnings(raw, config) + unlogged_metrics(project, config)
 
 
 def check_warm_start(config: sweep_config.SweepConfig, source: Sweep) -> None:
@@ -98,6 +109,23 @@ def transition(sweep: Sweep, action: str) -> Sweep:
     if action == "cancel":
         kill_running_trials(locked)
     return locked
+
+
+def edit_sweep(sweep: Sweep, fields: dict[str, Any]) -> Sweep:
+    """Change a sweep's name, description or run_cap under its lock (the state is not
+    among them: it moves by `transition`). A cap now used up with nothing running
+    finishes the sweep, as the last trial's end would have."""
+    # Imported here: sweeps.results moves states with this module's move_to.
+    from sweeps.results import end_if_done
+
+    with transaction.atomic():
+        locked = Sweep.objects.select_for_update().get(pk=sweep.pk)
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=[*fields, "updated_at"])
+        if "run_cap" in fields:
+            end_if_done(locked)
+    return Sweep.objects.select_related("project", "best_trial").get(pk=sweep.pk)
 
 
 def move_to(sweep: Sweep, state: str) -> None:

@@ -40,6 +40,9 @@ class Method(models.TextChoices):
 class Sweep(models.Model):
     """A search over a parameter space; its trials are the Optuna study."""
 
+    # The requesting user's role, set by projects.access.with_role when it loads the row.
+    my_role: str | None
+
     id = models.CharField(primary_key=True, max_length=8, default=new_sweep_id, editable=False)
     project = models.ForeignKey(Project, models.CASCADE, related_name="sweeps")
     name = models.CharField(max_length=200)
@@ -49,6 +52,8 @@ class Sweep(models.Model):
     metric = models.JSONField(default=list, blank=True)
     config_text = models.TextField(help_text="The config as submitted, YAML or JSON.")
     config = models.JSONField(help_text="The normalized config.")
+    # [{"path", "message"}]: what sweeps.config_warnings said when the sweep was created.
+    warnings = models.JSONField(default=list, blank=True)
     state = models.CharField(
         max_length=10, choices=SweepState.choices, default=SweepState.PENDING, db_index=True
     )

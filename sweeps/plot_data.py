@@ -159,6 +159,141 @@ def pareto_set(sweep: Sweep) -> list[TrialPoint]:
     return [TrialPoint(*row) for row in rows]
 
 
+# Parallel coordinates --------------------------------------------------------------------
+
+
+def number_label(value: float) -> str:
+    """1e-05 as 1e-5, 0.001 as 0.001: short labels for log-axis ticks."""
+    label = f"{value:.3g}"
+    return label.replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+
+
+def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+    """Tick positions in log10 units and their labels as values, for [low, high].
+
+    Decades when the range spans several; 1, 2 and 5 of each decade when it spans
+    few, so a narrow log axis still gets readable ticks.
+    """
+    first, last = math.floor(low), math.ceil(high)
+    mantissas = (1,) if last - first >= 4 else (1, 2, 5)
+    ticks = [(k + math.log10(m), m * 10.0**k) for k in range(first, last + 1) for m in mantissas]
+    inside = [(t, v) for t, v in ticks if low - 1e-9 <= t <= high + 1e-9]
+    if len(inside) < 2:
+        inside = [(low, 10.0**low), (high, 10.0**high)]
+    return [t for t, _ in inside], [number_label(v) for _, v in inside]
+
+
+def linear_ticks(low: float, high: float, count: int = 5) -> tuple[list[float], list[str]]:
+    """About `count` round ticks over [low, high] (1, 2 or 5 times a power of ten apart)."""
+    span = high - low
+    if not span > 0:
+        return [low], [number_label(low)]
+    raw = span / max(count - 1, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step - 1e-9)
+    ticks = [k * step for k in range(first, math.floor(high / step + 1e-9) + 1)]
+    return ticks, [number_label(t) for t in ticks]
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One axis of the parallel coordinates: a parameter, or the metric (the last one).
+
+    `scale` is "linear", "log" (positions are log10 of the value) or "categorical"
+    (positions are indexes into `tick_labels`); `positions` has one entry per row.
+    """
+
+    name: str
+    scale: str
+    range: tuple[float, float]
+    tick_values: list[float]
+    tick_labels: list[str]
+    positions: list[float]
+    is_metric: bool = False
+
+
+@dataclass(frozen=True)
+class ParallelData:
+    """One row per finished trial (or a thinned set of them) and one dimension per axis."""
+
+    dimensions: list[Dimension]
+    rows: list[TrialPoint]
+    best_index: int | None
+    metric: str
+    goal: str
+    finished: int  # how many finished trials there are; more than the rows when thinned
+
+
+def finished_points(points: list[TrialPoint]) -> list[TrialPoint]:
+    """Complete and pruned trials with a finite value: the ones a chart can place."""
+    return [
+        p
+        for p in points
+        if p.state in (TrialState.COMPLETE, TrialState.PRUNED)
+        and p.value is not None
+        and math.isfinite(p.value)
+    ]
+
+
+def thinned(drawn: list[TrialPoint], goal: str, limit: int) -> list[TrialPoint]:
+    """At most `limit` trials: the best half of the budget, then an even spread of the rest."""
+    if len(drawn) <= limit:
+        return drawn
+    ranked = sorted(drawn, key=lambda p: p.value if goal == "minimize" else -p.value)  # type: ignore[operator]
+    best = {p.number for p in ranked[: limit // 2]}
+    rest = [p for p in drawn if p.number not in best]
+    stride = math.ceil(len(rest) / (limit - len(best)))
+    keep = best | {p.number for p in rest[::stride]}
+    return [p for p in drawn if p.number in keep]
+
+
+def _parameter_dimension(axis: Axis, rows: list[TrialPoint]) -> Dimension:
+    positions = [axis.position(p.params.get(axis.name)) for p in rows]
+    placed = [p for p in positions if p is not None]
+    low, high = (min(placed), max(placed)) if placed else (0.0, 1.0)
+    if axis.kind == "categorical":
+        count = len(axis.labels)
+        low, high = (0.0, count - 1.0) if count > 1 else (-0.5, 0.5)
+        ticks: tuple[list[float], list[str]] = ([float(i) for i in range(count)], list(axis.labels))
+    else:
+        if low == high:
+            low, high = low - 0.5, high + 0.5
+        ticks = log_ticks(low, high) if axis.kind == "log" else linear_ticks(low, high)
+    # A value that cannot be placed (a parameter added to the config later) sits at the bottom.
+    drawn = [low if p is None else p for p in positions]
+    return Dimension(axis.name, axis.kind, (low, high), *ticks, drawn)
+
+
+def _best_index(rows: list[TrialPoint], goal: str) -> int | None:
+    marked = [i for i, p in enumerate(rows) if p.is_best]
+    if len(marked) == 1:
+        return marked[0]
+    if not rows:
+        return None
+    pick = min if goal == "minimize" else max
+    return pick(range(len(rows)), key=lambda i: rows[i].value)  # type: ignore[arg-type,return-value]
+
+
+def parallel_data(
+    axes: list[Axis], points: list[TrialPoint], metric: str, goal: str, limit: int = 0
+) -> ParallelData:
+    """What the parallel coordinates draw; the API's `parallel-coordinates` answers it too.
+
+    With `limit`, at most that many rows (see `thinned`). The best row is the sweep's
+    best trial, or the best value among the rows when none or several are marked.
+    """
+    every = finished_points(points)
+    rows = thinned(every, goal, limit) if limit else every
+    dimensions = [_parameter_dimension(axis, rows) for axis in axes]
+    values = [float(p.value) for p in rows]  # type: ignore[arg-type]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    dimensions.append(
+        Dimension(metric, "linear", (low, high), *linear_ticks(low, high), values, is_metric=True)
+    )
+    return ParallelData(dimensions, rows, _best_index(rows, goal), metric, goal, len(every))
+
+
 # The trials table ------------------------------------------------------------------------
 
 

@@ -10,16 +10,27 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
 from runs.lifecycle import RunConflict, finish_run
 from runs.models import Run, RunState
-from runs.signals import run_finished
+from runs.signals import run_ending, run_finished
 from runs.values import to_float
 from sweeps.lifecycle import move_to
 from sweeps.models import Sweep, SweepState, Trial, TrialState
+
+
+@receiver(run_ending, dispatch_uid="sweeps.lock_sweep_of_run")
+def _on_run_ending(sender: Any, run: Run, **kwargs: Any) -> None:
+    # The sweep before the run, as suggest, report and cancel lock: no lock-order deadlock.
+    list(
+        Sweep.objects.select_for_update()
+        .filter(pk__in=Trial.objects.filter(run=run).values("sweep_id"))
+        .values_list("pk", flat=True)
+    )
 
 
 @receiver(run_finished, dispatch_uid="sweeps.record_run_end")
@@ -27,12 +38,35 @@ def _on_run_finished(sender: Any, run: Run, **kwargs: Any) -> None:
     record_run_end(run)
 
 
+def repair_ended_runs(sweep_id: str) -> None:
+    """End the trials still running whose run has ended (left so by a failed end before)."""
+    stuck = Run.objects.filter(trial__sweep_id=sweep_id, trial__state=TrialState.RUNNING).exclude(
+        state=RunState.RUNNING
+    )
+    for run in stuck:
+        record_run_end(run)
+
+
+# A metric defined with define_metric(summary=...) has a summary of {"min": .., "last": ..}:
+# the sweep takes the extremum its goal asks for, as W&B's sweeps take the run's extremum.
+SUMMARY_KINDS = {
+    "minimize": ("min", "best", "last", "mean", "first"),
+    "maximize": ("max", "best", "last", "mean", "first"),
+}
+
+
+def _summary_value(value: Any, goal: str) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return next((value[kind] for kind in SUMMARY_KINDS[goal] if kind in value), None)
+
+
 def objective_of(sweep: Sweep, summary: dict[str, Any]) -> list[float] | None:
     """The run's value for each metric of the sweep, or None when one is missing or not finite."""
     values = []
-    for name in sweep.metric_names:
+    for name, goal in zip(sweep.metric_names, sweep.directions, strict=True):
         try:
-            value = to_float(summary.get(name))
+            value = to_float(_summary_value(summary.get(name), goal))
         except ValueError:
             return None
         if not math.isfinite(value):
@@ -70,8 +104,23 @@ def record_run_end(run: Run) -> Trial | None:
         sweep.save(update_fields=["version", "updated_at"])
         if trial.state == TrialState.COMPLETE:
             update_best(sweep, trial)
+        elif trial.state == TrialState.FAILED:
+            fail_if_broken(sweep)
         end_if_done(sweep)
     return trial
+
+
+def fail_if_broken(sweep: Sweep) -> None:
+    """Fail a locked sweep whose first SWEEP_MAX_INITIAL_FAILURES trials to end all failed:
+    its runs cannot work (a bad command, a crash on import), so agents stop asking.
+
+    Checked when exactly that many have ended: later failures never fail a sweep."""
+    limit = settings.SWEEP_MAX_INITIAL_FAILURES
+    if not limit or sweep.is_ended:
+        return
+    ended = Trial.objects.filter(sweep=sweep).exclude(state=TrialState.RUNNING)
+    if ended.count() == limit and not ended.exclude(state=TrialState.FAILED).exists():
+        move_to(sweep, SweepState.FAILED)
 
 
 def set_objective(trial: Trial, objective: list[float] | None) -> None:

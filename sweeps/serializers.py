@@ -25,8 +25,18 @@ class TrialSerializer(serializers.ModelSerializer):
         ]
 
 
+class ConfigWarningSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="Where in the config, e.g. parameters.lr.")
+    message = serializers.CharField(help_text="What will be sampled, and how to get the other.")
+
+
 class SweepSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    warnings = ConfigWarningSerializer(
+        many=True,
+        read_only=True,
+        help_text="Said when the sweep was created: valid config, maybe not what was meant.",
+    )
     best_trial = TrialSerializer(read_only=True, allow_null=True)
     trial_count = serializers.IntegerField(source="next_number", read_only=True)
 
@@ -46,6 +56,7 @@ class SweepSerializer(serializers.ModelSerializer):
             "best_trial",
             "config",
             "config_text",
+            "warnings",
             "created_at",
             "updated_at",
             "started_at",
@@ -79,6 +90,17 @@ class NewSweepSerializer(serializers.Serializer):
         return config
 
 
+class CreatedSweepSerializer(SweepSerializer):
+    config_warnings = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text='The warnings as "path: message" lines, as the config error list has them.',
+    )
+
+    class Meta(SweepSerializer.Meta):
+        fields = [*SweepSerializer.Meta.fields, "config_warnings"]
+
+
 class SuggestionSerializer(serializers.Serializer):
     sweep = serializers.CharField()
     project = serializers.CharField()
@@ -95,7 +117,137 @@ class ReportSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["complete", "failed"], default="complete")
 
 
+class ScoresSerializer(serializers.Serializer):
+    method = serializers.CharField(help_text="fANOVA or PED-ANOVA.")
+    trials = serializers.IntegerField(
+        required=False, help_text="How many complete trials the forest was fitted on."
+    )
+    importances = serializers.DictField(
+        child=serializers.FloatField(), help_text="Score per parameter; they add up to 1."
+    )
+
+
+class CorrelationEntrySerializer(serializers.Serializer):
+    parameter = serializers.CharField()
+    value = serializers.CharField(
+        allow_null=True,
+        help_text="For a categorical parameter correlated one value at a time: that value.",
+    )
+    r = serializers.FloatField(allow_null=True, help_text="Pearson's r; null if a side is flat.")
+
+
+class CorrelationSerializer(serializers.Serializer):
+    method = serializers.CharField(help_text="Pearson.")
+    correlations = CorrelationEntrySerializer(many=True)
+
+
+class ImportanceSerializer(serializers.Serializer):
+    """Which parameters matter for the sweep's first metric (see sweeps/importance.py)."""
+
+    metric = serializers.CharField(required=False, allow_blank=True)
+    goal = serializers.CharField(required=False, allow_blank=True)
+    trials = serializers.IntegerField(required=False, help_text="Complete trials with a value.")
+    min_trials = serializers.IntegerField(required=False)
+    needed = serializers.IntegerField(
+        required=False, help_text="How many more complete trials importance needs (0: none)."
+    )
+    evaluator = serializers.CharField(required=False, help_text="The method of `importances`.")
+    importances = serializers.DictField(child=serializers.FloatField(), required=False)
+    fanova = ScoresSerializer(required=False)
+    ped_anova = ScoresSerializer(required=False)
+    correlation = CorrelationSerializer(required=False)
+    version = serializers.IntegerField(help_text="The sweep version it was computed for.")
+    stale = serializers.BooleanField(help_text="Trials ended since; a newer one is coming.")
+    seconds = serializers.FloatField(required=False, help_text="How long it took to compute.")
+    computed_at = serializers.DateTimeField(required=False)
+    error = serializers.CharField(required=False)
+
+
 class StatsSerializer(serializers.Serializer):
-    counts = serializers.DictField(child=serializers.IntegerField())
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Trials per state.")
+    total = serializers.IntegerField(help_text="Trials handed out.")
     best = TrialSerializer(allow_null=True)
-    importance = serializers.DictField(allow_null=True)
+    best_value = serializers.FloatField(allow_null=True)
+    best_params = serializers.DictField(allow_null=True)
+    importance = ImportanceSerializer(allow_null=True)
+
+
+class SweepDetailSerializer(SweepSerializer):
+    """One sweep with its statistics (importance only as last computed: a GET computes none)."""
+
+    stats = StatsSerializer(read_only=True, source="api_stats")
+
+    class Meta(SweepSerializer.Meta):
+        fields = [*SweepSerializer.Meta.fields, "stats"]
+
+
+class SweepUpdateSerializer(serializers.ModelSerializer):
+    run_cap = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, allow_null=True, required=False
+    )
+
+    class Meta:
+        model = Sweep
+        fields = ["name", "description", "run_cap"]
+
+
+class DimensionSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The parameter's path joined with '/', or the metric.")
+    kind = serializers.ChoiceField(choices=["parameter", "metric"])
+    scale = serializers.ChoiceField(
+        choices=["linear", "log", "categorical"],
+        help_text="log: positions are log10 of the value; categorical: indexes of tick_labels.",
+    )
+    range = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
+    tick_values = serializers.ListField(child=serializers.FloatField())
+    tick_labels = serializers.ListField(child=serializers.CharField(allow_blank=True))
+
+
+class ParallelRowSerializer(serializers.Serializer):
+    trial = serializers.IntegerField()
+    run_id = serializers.IntegerField(allow_null=True)
+    state = serializers.CharField()
+    positions = serializers.ListField(
+        child=serializers.FloatField(), help_text="One per dimension, in axis units."
+    )
+    params = serializers.DictField()
+    value = serializers.FloatField()
+
+
+class ParallelCoordinatesSerializer(serializers.Serializer):
+    metric = serializers.CharField(allow_blank=True)
+    goal = serializers.CharField()
+    dimensions = DimensionSerializer(many=True)
+    rows = ParallelRowSerializer(many=True, help_text="One per finished trial, by number.")
+    best_index = serializers.IntegerField(allow_null=True, help_text="The best row's index.")
+
+
+class SweepRunSerializer(serializers.ModelSerializer):
+    """A run of the sweep with its trial."""
+
+    run_id = serializers.IntegerField()
+    name = serializers.CharField(source="run.name")
+    state = serializers.CharField(source="run.state", help_text="The run's state.")
+    trial = serializers.IntegerField(source="number", help_text="The trial's number.")
+    trial_state = serializers.CharField(source="state")
+    value = serializers.FloatField(allow_null=True, help_text="The sweep metric's value.")
+    summary = serializers.DictField(source="run.summary")
+    created_at = serializers.DateTimeField(source="run.created_at")
+    finished_at = serializers.DateTimeField(source="run.finished_at", allow_null=True)
+
+    class Meta:
+        model = Trial
+        fields = [
+            "run_id",
+            "name",
+            "state",
+            "trial",
+            "trial_state",
+            "params",
+            "value",
+            "values",
+            "is_best",
+            "summary",
+            "created_at",
+            "finished_at",
+        ]

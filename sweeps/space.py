@@ -19,10 +19,10 @@ import math
 from statistics import NormalDist
 from typing import Any
 
-from scipy.special import betainc, betaincinv
+from scipy.special import betainc
 
 from sweeps.config import Param
-from sweeps.distributions import quantize
+from sweeps.distributions import quantile, quantize
 
 # Quantile mappings stay off the exact ends, where normal quantiles are infinite.
 U_LOW, U_HIGH = 1e-6, 1 - 1e-6
@@ -81,18 +81,10 @@ def to_value(param: Param, internal: Any) -> Any:
 
 
 def _from_quantile(param: Param, u: float) -> float | int:
-    kind = param.distribution
-    if kind in ("beta", "q_beta"):
-        a = 1.0 if param.a is None else float(param.a)
-        b = 1.0 if param.b is None else float(param.b)
-        value = float(betaincinv(a, b, u))
-    else:
-        mu = 0.0 if param.mu is None else float(param.mu)
-        sigma = 1.0 if param.sigma is None else float(param.sigma)
-        value = NormalDist(mu, sigma).inv_cdf(u)
-        if kind in ("log_normal", "q_log_normal"):
-            value = math.exp(value)
-    return quantize(value, 1.0 if param.q is None else param.q) if kind.startswith("q_") else value
+    value = quantile(param, u)
+    if param.distribution.startswith("q_"):
+        return quantize(value, 1.0 if param.q is None else param.q)
+    return value
 
 
 def to_internal(param: Param, value: Any) -> Any:

@@ -33,12 +33,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseLocation, HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
-from projects.access import get_project, projects_for
-from projects.models import ROLE_RANK, Project, Role
-from sweeps import charts, lifecycle, plot_data, sampling
+from projects.access import can_edit, get_project, projects_for
+from projects.models import Project, Role
+from sweeps import charts, importance, lifecycle, plot_data
 from sweeps.config import ConfigError, SweepConfig
 from sweeps.distributions import nest
 from sweeps.forms import EXAMPLE_CONFIG, SweepForm
+from sweeps.metric_hints import unlogged_metrics
 from sweeps.models import Method, Sweep, SweepState, TrialState
 
 # Seconds between a live sweep page's polls; the page says so, so it lives here once.
@@ -77,12 +78,10 @@ def render_region(
     return response
 
 
-def can_edit(role: str | None) -> bool:
-    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role.EDITOR]
-
-
 def get_sweep(user: Any, sweep_id: str, role: str = Role.VIEWER) -> Sweep:
-    """The sweep, its project carrying the user's `.role`; 404 for non-members, 403 below `role`."""
+    """The sweep, its project carrying the user's `my_role`.
+
+    404 for non-members, 403 below `role`."""
     sweep = get_object_or_404(Sweep.objects.select_related("project", "best_trial"), pk=sweep_id)
     sweep.project = get_project(user, sweep.project.slug, role)
     return sweep
@@ -216,7 +215,7 @@ def row_of(sweep: Sweep) -> SweepRow:
         best = number_text(sweep.best_trial.value) if sweep.best_trial else ""
     return SweepRow(
         sweep,
-        can_edit(sweep.my_role),  # type: ignore[attr-defined]
+        can_edit(sweep.my_role),
         legal_actions(sweep.state),
         progress,
         best_label,
@@ -241,7 +240,7 @@ def sweep_list(request: HtmxHttpRequest, slug: str | None = None) -> HttpRespons
             reverse("sweeps:project_list", args=[project.slug]),
             reverse("sweeps:project_new", args=[project.slug]),
         )
-        may_create = can_edit(project.role)  # type: ignore[attr-defined]
+        may_create = can_edit(project.my_role)
     else:
         base_url, new_url = reverse("sweeps:list"), reverse("sweeps:new")
         may_create = not partial and editable_projects(request.user).exists()
@@ -294,10 +293,43 @@ def refuse_forged_project(request: HttpRequest, projects: QuerySet[Project]) -> 
         raise PermissionDenied("Creating a sweep needs the editor role in its project.")
 
 
+# The form's region that htmx refreshes as the user types: problems and warnings only.
+CHECK_REGION = "config-check"
+
+
+def create_from_form(
+    request: HtmxHttpRequest, form: SweepForm, target: Project
+) -> HttpResponse | None:
+    """Create the sweep and send the browser to it; None (problems on the form) if refused."""
+    try:
+        sweep = lifecycle.create_sweep(
+            target,
+            form.cleaned_data["config"],
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+        )
+    except ConfigError as error:
+        form.problems = error.problems
+        form.add_error("config_text", f"The config has {len(error.problems)} problem(s).")
+        return None
+    message = f"Sweep “{sweep.name}” created."
+    if sweep.warnings:
+        count = len(sweep.warnings)
+        message += f" Its config has {count} warning{'s' if count > 1 else ''}: see below."
+    messages.success(request, message)
+    url = reverse("sweeps:detail", args=[sweep.pk])
+    # After an htmx post the client follows HX-Location without a full reload.
+    return HttpResponseLocation(url) if request.htmx else redirect(url)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def sweep_new(request: HtmxHttpRequest, slug: str | None = None) -> HttpResponse:
-    """The new-sweep form; a bad config comes back with every problem next to the editor."""
+    """The new-sweep form; a bad config comes back with every problem next to the editor.
+
+    A post aimed at the config-check region (htmx, as the user types) creates nothing:
+    it answers with the config's problems, or its warnings.
+    """
     project = get_project(request.user, slug, Role.EDITOR) if slug else None
     projects = None if project else editable_projects(request.user)
     source = copy_source(request)
@@ -309,23 +341,13 @@ def sweep_new(request: HtmxHttpRequest, slug: str | None = None) -> HttpResponse
             refuse_forged_project(request, projects)
     data = request.POST if request.method == "POST" else None
     form = SweepForm(data, initial=initial, projects=projects, label_suffix="")
+    checking = htmx_target(request) == CHECK_REGION
     if form.is_bound and form.is_valid():
         target = project or form.cleaned_data["project"]
-        try:
-            sweep = lifecycle.create_sweep(
-                target,
-                form.cleaned_data["config"],
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-            )
-        except ConfigError as error:
-            form.problems = error.problems
-            form.add_error("config_text", f"The config has {len(error.problems)} problem(s).")
-        else:
-            messages.success(request, f"Sweep “{sweep.name}” created.")
-            url = reverse("sweeps:detail", args=[sweep.pk])
-            # After an htmx post the client follows HX-Location without a full reload.
-            return HttpResponseLocation(url) if request.htmx else redirect(url)
+        if checking and form.config is not None:
+            form.warnings += unlogged_metrics(target, form.config)
+        elif response := create_from_form(request, form, target):
+            return response
     context = {
         "project": project,
         "form": form,
@@ -333,7 +355,8 @@ def sweep_new(request: HtmxHttpRequest, slug: str | None = None) -> HttpResponse
         "action_url": request.get_full_path(),
         "no_projects": projects is not None and not projects.exists(),
     }
-    return render_region(request, "sweeps/sweep_new.html", "sweep-form", context)
+    region = CHECK_REGION if checking else "sweep-form"
+    return render_region(request, "sweeps/sweep_new.html", region, context)
 
 
 # Lifecycle and delete ---------------------------------------------------------------------
@@ -441,14 +464,14 @@ class SweepView:
 
 def overview_tab(view: SweepView) -> dict[str, Any]:
     points = plot_data.trial_points(view.sweep)
-    importance = sampling.importance(view.sweep)
+    scores = importance.importance(view.sweep)
     name, goal = view.metric
     config = view.config
     return {
         # History and importance first: together they fit one screen with the stat cards.
         "charts": [
             charts.history_chart(points, name, goal),
-            charts.importance_chart(importance, view.counts.complete),
+            charts.importance_chart(scores, view.counts.complete),
             charts.parallel_chart(view.axes, points, name, goal, limit=OVERVIEW_LINES),
         ],
         "constants": plot_data.constants_of(config),
@@ -560,13 +583,52 @@ def best_tab(view: SweepView) -> dict[str, Any]:
 
 
 def importance_tab(view: SweepView) -> dict[str, Any]:
-    importance = sampling.importance(view.sweep)
-    scores = sorted(((importance or {}).get("importances") or {}).items(), key=lambda i: -i[1])
+    """fANOVA (or PED-ANOVA, with ?importance=ped_anova) beside each parameter's correlation."""
+    method = view.query.get("importance", "fanova")
+    method = method if method in importance.METHODS else "fanova"
+    result = importance.importance(view.sweep)
     return {
-        "charts": [charts.importance_chart(importance, view.counts.complete)],
-        "importance": importance,
-        "scores": [(name, f"{score:.1%}", round(score * 100)) for name, score in scores],
+        "charts": [
+            charts.importance_chart(result, view.counts.complete, method),
+            charts.correlation_chart(result),
+        ],
+        "importance": result,
+        "importance_method": method,
+        "importance_label": importance.METHODS[method],
+        "importance_methods": list(importance.METHODS.items()),
+        "importance_rows": importance_rows(result, method),
     }
+
+
+def importance_rows(result: dict[str, Any] | None, method: str) -> list[dict[str, Any]]:
+    """A row per parameter, most important first: its score and its correlation (per
+    value for a categorical parameter correlated one value at a time)."""
+    scores = ((result or {}).get(method) or {}).get("importances") or {}
+    by_parameter: dict[str, list[dict[str, Any]]] = {}
+    for entry in ((result or {}).get("correlation") or {}).get("correlations") or []:
+        by_parameter.setdefault(entry["parameter"], []).append(entry)
+    rows = []
+    for name in sorted(by_parameter, key=lambda name: -scores.get(name, 0.0)):
+        entries = by_parameter[name]
+        whole = [entry["r"] for entry in entries if entry["value"] is None]
+        rows.append(
+            {
+                "name": name,
+                "score": f"{scores[name]:.1%}" if name in scores else "—",
+                "width": round(scores.get(name, 0.0) * 100),
+                "r": correlation_text(whole[0]) if whole else "",
+                "values": [
+                    (entry["value"], correlation_text(entry["r"]))
+                    for entry in entries
+                    if entry["value"] is not None
+                ],
+            }
+        )
+    return rows
+
+
+def correlation_text(r: float | None) -> str:
+    return "—" if r is None else f"{r:+.2f}"
 
 
 def parallel_tab(view: SweepView) -> dict[str, Any]:
@@ -582,7 +644,8 @@ def history_tab(view: SweepView) -> dict[str, Any]:
 def slice_tab(view: SweepView) -> dict[str, Any]:
     points = plot_data.trial_points(view.sweep)
     name, goal = view.metric
-    contour = charts.contour_chart(view.axes, points, name, goal, sampling.importance(view.sweep))
+    scores = importance.importance(view.sweep)
+    contour = charts.contour_chart(view.axes, points, name, goal, scores)
     return {"charts": [contour, *charts.slice_charts(view.axes, points, name, goal)]}
 
 
@@ -617,7 +680,7 @@ TAB_TEMPLATES = {
 
 
 def header_context(sweep: Sweep) -> dict[str, Any]:
-    editor = can_edit(sweep.project.role)  # type: ignore[attr-defined]
+    editor = can_edit(sweep.project.my_role)
     return {
         "sweep": sweep,
         "project": sweep.project,

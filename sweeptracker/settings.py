@@ -150,6 +150,9 @@ HEARTBEAT_TIMEOUT = envint("HEARTBEAT_TIMEOUT", 300)
 GP_MAX_TRIALS = envint("GP_MAX_TRIALS", 100)
 # How often a grid point whose run failed is handed out again.
 GRID_RETRY_LIMIT = envint("GRID_RETRY_LIMIT", 2)
+# A sweep whose first this-many trials to end all failed is failed (W&B's agent gives up
+# after 5 initial failures too); 0 never fails a sweep.
+SWEEP_MAX_INITIAL_FAILURES = envint("SWEEP_MAX_INITIAL_FAILURES", 5)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -162,7 +165,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "sweeptracker.pagination.CappedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sweeptracker.errors.api_exception_handler",
@@ -183,6 +186,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RunStateEnum": "runs.models.RunState.choices",
         "FinalRunStateEnum": "runs.models.FINAL_STATE_CHOICES",
+        "SweepStateEnum": "sweeps.models.SweepState.choices",
+        "TrialStateEnum": "sweeps.models.TrialState.choices",
     },
 }
 

@@ -243,7 +243,7 @@ class CommandRunner:
         # The child's own init() finishes its run at exit; this covers a child that
         # never called it, was killed, or died before it could.
         exit_code = 0 if stopped else (code if code >= 0 else 128 - code)
-        if self.api.run(suggestion.run_id).state == "running":
+        if self.api.run_info(suggestion.run_id).state == "running":
             end_run(self.api, suggestion.run_id, exit_code)
         return exit_code != 0
 
@@ -364,7 +364,7 @@ class Agent:
     def run(self) -> AgentReport:
         """Run trials until the agent must stop; the report says why it did."""
         with Api() as api:
-            sweep = api.sweep(self.sweep_id, trials=False)
+            sweep = api.sweep_info(self.sweep_id, trials=False)
             if self.project and sweep.project != self.project:
                 raise SweepTrackerError(
                     f"Sweep {sweep.id} is in project {sweep.project!r}, not {self.project!r}."
@@ -453,7 +453,7 @@ class Agent:
             + (f": {counted}." if counted else ".")
         )
         try:
-            best = api.sweep(self.sweep_id, trials=False).best_trial
+            best = api.sweep_info(self.sweep_id, trials=False).best_trial
         except SweepTrackerError:
             return
         if best is not None:

@@ -16,6 +16,14 @@ import requests
 
 from sweeptracker_client import settings
 from sweeptracker_client.errors import SweepConfigError, SweepTrackerError, SweepUnavailable
+from sweeptracker_client.public import (
+    Paginator,
+    Run,
+    Runs,
+    Sweep,
+    parse_path,
+    parse_project_path,
+)
 from sweeptracker_client.sweep_info import Suggestion, SweepInfo, SweepStats, TrialInfo
 from sweeptracker_client.values import from_wire
 
@@ -48,33 +56,78 @@ def retry_while_away(call: Callable[[], T], patience: float | None = None) -> T:
 
 @dataclass
 class Project:
-    """A project you are a member of; `role` is yours in it."""
+    """A project you are a member of, as W&B's public Project; `role` is yours in it.
+
+    As in W&B, `name` is what paths use (here the slug) and `entity` the
+    owner's username; `display_name` is the title its pages show.
+    """
 
     slug: str
-    name: str
+    display_name: str
     description: str
     owner: str
     role: str | None
     created_at: datetime | None
+    api: Api | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Project:
+    def from_json(cls, data: dict[str, Any], api: Api | None = None) -> Project:
         """A Project from the API's JSON."""
         return cls(
             slug=data["slug"],
-            name=data.get("name", ""),
+            display_name=data.get("name", ""),
             description=data.get("description", ""),
             owner=data.get("owner", ""),
             role=data.get("role"),
             created_at=_parse_time(data.get("created_at")),
+            api=api,
         )
+
+    @property
+    def name(self) -> str:
+        """The project's name in paths: `api.runs(f"{p.entity}/{p.name}")`."""
+        return self.slug
+
+    @property
+    def entity(self) -> str:
+        """The owner's username: what W&B's entity is here."""
+        return self.owner
+
+    @property
+    def path(self) -> list[str]:
+        """[entity, name], as W&B's."""
+        return [self.owner, self.slug]
+
+    @property
+    def url(self) -> str:
+        """The project's page on the server."""
+        return f"{self._api().base_url}/p/{self.slug}/"
+
+    def sweeps(self, per_page: int = 50) -> Paginator[Sweep]:
+        """The project's sweeps, newest first, read page by page."""
+        api = self._api()
+
+        def convert(data: dict[str, Any]) -> Sweep:
+            return Sweep(api, SweepInfo.from_json(data, api.base_url), self.owner)
+
+        return Paginator(api, "sweeps/", {"project": self.slug}, per_page, convert)
+
+    def _api(self) -> Api:
+        if self.api is None:
+            raise SweepTrackerError("This Project has no Api to read through.")
+        return self.api
 
 
 @dataclass
 class RunInfo:
-    """A run as the server holds it; `history()` reads its logged metrics."""
+    """A run as the server holds it; `history()` reads its logged metrics.
 
-    id: int
+    `id` is the W&B-style id (a str: the explicit id given at creation, else
+    the digits of `pk`); `pk` is the server's integer key, which every request
+    about the run uses, since it is unique across projects.
+    """
+
+    id: str
     name: str
     project: str
     state: str
@@ -86,12 +139,26 @@ class RunInfo:
     exit_code: int | None = None
     finished_at: datetime | None = None
     api: Api | None = field(default=None, repr=False, compare=False)
+    pk: int | None = None
+    group: str = ""
+    job_type: str = ""
+    entity: str = ""
+    sweep: str | None = None
+    url: str = ""
+    metric_definitions: dict[str, Any] = field(default_factory=dict)
+    # The highest step logged (in a detail or resume answer), and whether init() resumed it.
+    last_step: int | None = None
+    resumed: bool = False
 
     @classmethod
     def from_json(cls, data: dict[str, Any], api: Api | None = None) -> RunInfo:
         """A RunInfo from the API's JSON, non-finite numbers turned back into floats."""
+        pk = data.get("pk")
+        if pk is None and isinstance(data["id"], int):
+            # A server from before string ids: its id is the primary key.
+            pk = data["id"]
         return cls(
-            id=data["id"],
+            id=str(data["id"]),
             name=data.get("name", ""),
             project=data.get("project", ""),
             state=data.get("state", ""),
@@ -103,13 +170,27 @@ class RunInfo:
             exit_code=data.get("exit_code"),
             finished_at=_parse_time(data.get("finished_at")),
             api=api,
+            pk=None if pk is None else int(pk),
+            group=data.get("group") or "",
+            job_type=data.get("job_type") or "",
+            entity=data.get("entity") or "",
+            sweep=None if data.get("sweep") is None else str(data["sweep"]),
+            url=data.get("url") or "",
+            metric_definitions=dict(data.get("metric_definitions") or {}),
+            last_step=data.get("last_step"),
+            resumed=bool(data.get("resumed", False)),
         )
+
+    @property
+    def ref(self) -> str:
+        """What names the run in a URL: its pk, unique across projects (else its id)."""
+        return str(self.pk) if self.pk is not None else self.id
 
     def history(self, keys: list[str] | None = None) -> list[dict[str, Any]]:
         """Every logged row in step order: {"_step", "_timestamp", metric: value, ...}."""
         if self.api is None:
             raise SweepTrackerError("This RunInfo has no Api to read its history with.")
-        return self.api.history(self.id, keys)
+        return self.api.history(self.ref, keys)
 
 
 @dataclass
@@ -132,19 +213,37 @@ class HeartbeatAnswer:
 class Api:
     """The one transport to the server; every HTTP request of the client goes through it.
 
+    It is W&B's public Api too: `run(path)`, `runs(path, filters)`,
+    `sweep(path)`, `project(name)` and `projects()` answer W&B's objects.
+
     `base_url` and `api_key` default like `init()`'s (env, then the settings
     file). A given `session` is used as is, e.g. DRF's RequestsClient in tests.
+    W&B's `Api(overrides={"project": ..., "entity": ..., "base_url": ...},
+    timeout=seconds)` works too; overrides give the project and entity that
+    paths leave out.
     """
 
     def __init__(
         self,
-        base_url: str | None = None,
+        base_url: str | dict[str, Any] | None = None,
         api_key: str | None = None,
         session: requests.Session | None = None,
+        *,
+        overrides: dict[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
-        found = settings.load(base_url=base_url, api_key=api_key)
+        if isinstance(base_url, dict):
+            # W&B's first argument is `overrides`: Api({"project": "mnist"}).
+            overrides = {**base_url, **(overrides or {})}
+            base_url = None
+        overrides = dict(overrides or {})
+        found = settings.load(base_url=base_url or overrides.get("base_url"), api_key=api_key)
         self.base_url = found.require("base_url")
         self.api_key = found.require("api_key")
+        self.timeout = timeout
+        self.default_project: str | None = overrides.get("project") or None
+        self.default_entity: str | None = overrides.get("entity") or None
+        self._owners: dict[str, str] = {}
         self._own_session = session is None
         self.session = session if session is not None else requests.Session()
 
@@ -185,7 +284,10 @@ class Api:
             # allow_nan=False: a NaN that slipped through would be invalid JSON to a strict reader.
             data = json.dumps(body, allow_nan=False, ensure_ascii=False).encode()
             headers["Content-Type"] = "application/json"
-        wait = (CONNECT_TIMEOUT, READ_TIMEOUT) if timeout is None else timeout
+        if timeout is not None:
+            wait: float | tuple[float, float] = timeout
+        else:
+            wait = (CONNECT_TIMEOUT, READ_TIMEOUT if self.timeout is None else self.timeout)
         try:
             response = self.session.request(
                 method, url, params=params, data=data, headers=headers, timeout=wait
@@ -209,13 +311,60 @@ class Api:
 
     # Projects
 
-    def projects(self) -> list[Project]:
-        """The projects you are a member of."""
-        return [Project.from_json(p) for p in self.pages("projects/", {"limit": LIST_PAGE})]
+    def projects(self, entity: str | None = None, per_page: int = LIST_PAGE) -> list[Project]:
+        """The projects you are a member of; with `entity`, those that user owns."""
+        found = [Project.from_json(p, self) for p in self.pages("projects/", {"limit": per_page})]
+        return [p for p in found if entity is None or p.owner == entity]
 
-    def project(self, slug: str) -> Project:
-        """One project; SweepTrackerError with status 404 when it is not yours to see."""
-        return Project.from_json(self.request("GET", f"projects/{slug}/"))
+    def project(self, name: str, entity: str | None = None) -> Project:
+        """One project by name (its slug); SweepTrackerError with status 404 when it is not
+        yours to see, or naming the wrong `entity` when another user owns it."""
+        try:
+            project = Project.from_json(self.request("GET", f"projects/{_quote(name)}/"), self)
+        except SweepTrackerError as error:
+            if error.status == 404:
+                raise SweepTrackerError(
+                    f"No project {name!r} on {self.base_url} (404; or you are not a member of it).",
+                    404,
+                    error.detail,
+                ) from error
+            raise
+        self._owners[project.slug] = project.owner
+        self._check_entity(entity or self.default_entity, project.slug, project.owner)
+        return project
+
+    def project_owner(self, project: str) -> str:
+        """The username of the project's owner: W&B's entity for it (read once per Api)."""
+        if project not in self._owners:
+            self.project(project)
+        return self._owners[project]
+
+    def from_path(self, path: str) -> Project | Run | Sweep:
+        """W&B's from_path: "project" or "entity/project" is a Project,
+        "entity/project/runs/id" a Run, "entity/project/sweeps/id" a Sweep."""
+        parts = path.strip("/ ").split("/")
+        if len(parts) <= 2:
+            entity, project = parse_project_path(path)
+            return self.project(str(project), entity)
+        if len(parts) == 4 and parts[2] == "sweeps":
+            return self.sweep(path)
+        if len(parts) == 3 or (len(parts) == 4 and parts[2] == "runs"):
+            return self.run(path)
+        raise ValueError(f"Invalid path {path!r}: use entity/project/runs/id or .../sweeps/id.")
+
+    def flush(self) -> None:
+        """W&B's cache reset: nothing is cached here, so every read is fresh already."""
+
+    def _check_entity(self, entity: str | None, project: str, owner: str | None = None) -> None:
+        """SweepTrackerError unless `entity` (when given) owns `project`."""
+        if not entity:
+            return
+        owner = owner or self.project_owner(project)
+        if entity != owner:
+            raise SweepTrackerError(
+                f"Entity {entity!r} does not own project {project!r}: here the entity is the "
+                f"project owner's username, {owner!r}. Leave the entity out or pass {owner!r}."
+            )
 
     def create_project(self, slug: str, name: str = "", description: str = "") -> Project:
         """A new project of which you are the admin."""
@@ -224,18 +373,60 @@ class Api:
 
     # Runs
 
-    def runs(self, project: str, filters: dict[str, str] | None = None) -> list[RunInfo]:
-        """The runs of a project, newest first; filters may hold state, tag and search."""
-        filters = dict(filters or {})
-        unknown = set(filters) - RUN_FILTERS
-        if unknown:
-            raise ValueError(f"Unknown run filters {sorted(unknown)}; use {sorted(RUN_FILTERS)}.")
-        params = {"project": project, "limit": LIST_PAGE, **filters}
-        return [RunInfo.from_json(r, self) for r in self.pages("runs/", params)]
+    def runs(
+        self,
+        path: str | None = None,
+        filters: dict[str, Any] | None = None,
+        order: str = "-created_at",
+        per_page: int = 50,
+        include_sweeps: bool = True,
+        lazy: bool = True,
+    ) -> Runs:
+        """The runs of a project ("project" or "entity/project"; the default project when
+        None) matching W&B's MongoDB-style `filters`, which the server evaluates, in W&B's
+        `order`. Lazily paged: `len()` is the count, iterating reads page after page.
 
-    def run(self, id: int | str) -> RunInfo:
-        """One run by id."""
-        return RunInfo.from_json(self.request("GET", f"runs/{int(id)}/"), self)
+        `{"state": ..., "tag": ..., "search": ...}` filters the old way. A filter or order the
+        server refuses raises RunFilterError (a SweepTrackerError and a ValueError) naming it.
+        `include_sweeps` and `lazy` are accepted: sweeps are read on first use anyway.
+        """
+        entity, project = parse_project_path(path)
+        project = project or self.default_project or settings.load().require("project")
+        self._check_entity(entity or self.default_entity, project)
+        filters = dict(filters or {})
+        if (
+            filters
+            and set(filters) <= RUN_FILTERS
+            and all(isinstance(v, str) for v in filters.values())
+        ):
+            # The client's first filters were query parameters: state, tag, search.
+            return Runs(self, project, order=order, per_page=per_page, params=filters)
+        return Runs(self, project, filters, order, per_page)
+
+    def run(self, path: int | str = "") -> Run:
+        """One run by W&B's path: "id", "project/id" or "entity/project/id" (the project
+        scopes the id; an id alone is looked up across your projects)."""
+        entity, project, run_id = parse_path(path)
+        project = project or self.default_project
+        params = {"project": project} if project else None
+        try:
+            data = self.request("GET", f"runs/{_quote(run_id)}/", params=params)
+        except SweepTrackerError as error:
+            if error.status == 404:
+                where = f"in project {project!r}" if project else "in your projects"
+                raise SweepTrackerError(
+                    f"No run {run_id!r} {where} on {self.base_url} (404).", 404, error.detail
+                ) from error
+            raise
+        entity = entity or self.default_entity
+        if entity and data.get("entity"):
+            self._owners[data["project"]] = data["entity"]
+        self._check_entity(entity, data["project"])
+        return Run(self, data)
+
+    def run_info(self, id: int | str) -> RunInfo:
+        """One run as the server holds it, by pk or id (what the client's own code reads)."""
+        return RunInfo.from_json(self.request("GET", f"runs/{_quote(str(id))}/"), self)
 
     def create_run(
         self,
@@ -244,38 +435,59 @@ class Api:
         config: dict[str, Any] | None = None,
         tags: list[str] | None = None,
         notes: str | None = None,
+        *,
+        id: str | None = None,
+        group: str | None = None,
+        job_type: str | None = None,
+        resume: str | None = None,
     ) -> RunInfo:
-        """Start a run in `project`; the server picks a name when none is given."""
+        """Start a run in `project`; the server picks a name when none is given.
+
+        With `id`, the run gets that id; if a run of the project has it already,
+        `resume` ("allow" or "must") resumes it (the answer's `resumed` and
+        `last_step` say so), else the server refuses with 409. `resume="must"`
+        for an id that does not exist is refused with 400.
+        """
         body: dict[str, Any] = {"project": project, "config": config or {}, "tags": tags or []}
-        if name:
-            body["name"] = name
-        if notes:
-            body["notes"] = notes
+        optional = {
+            "name": name,
+            "notes": notes,
+            "id": id,
+            "group": group,
+            "job_type": job_type,
+            "resume": resume,
+        }
+        body.update({key: value for key, value in optional.items() if value})
         return RunInfo.from_json(self.request("POST", "runs/", body=body), self)
 
-    def update_run(self, id: int, fields: dict[str, Any], timeout: float | None = None) -> None:
-        """Change a run's name, config, summary, tags or notes (config and summary replace)."""
-        self.request("PATCH", f"runs/{id}/", body=fields, timeout=timeout)
+    def update_run(
+        self, id: int | str, fields: dict[str, Any], timeout: float | None = None
+    ) -> None:
+        """Change a run's name, config, summary, tags, notes, group or job_type
+        (config and summary replace)."""
+        self.request("PATCH", f"runs/{_quote(str(id))}/", body=fields, timeout=timeout)
 
-    def log(self, id: int, batch: dict[str, Any], timeout: float | None = None) -> LogAnswer:
-        """Send `{"rows": [...], "summary": {...}}`, already in wire form; resending is harmless."""
-        answer = self.request("POST", f"runs/{id}/log/", body=batch, timeout=timeout)
+    def log(self, id: int | str, batch: dict[str, Any], timeout: float | None = None) -> LogAnswer:
+        """Send `{"rows": [...], "summary": {...}, "metrics": {...}}`, already in wire form;
+        resending is harmless."""
+        answer = self.request("POST", f"runs/{_quote(str(id))}/log/", body=batch, timeout=timeout)
         return LogAnswer(
             stored=int(answer.get("stored", 0)),
             should_stop=bool(answer.get("should_stop", False)),
             state=str(answer.get("state", "")),
         )
 
-    def heartbeat(self, id: int, timeout: float | None = None) -> HeartbeatAnswer:
+    def heartbeat(self, id: int | str, timeout: float | None = None) -> HeartbeatAnswer:
         """Tell the server the run is alive."""
-        answer = self.request("POST", f"runs/{id}/heartbeat/", body={}, timeout=timeout)
+        path = f"runs/{_quote(str(id))}/heartbeat/"
+        answer = self.request("POST", path, body={}, timeout=timeout)
         return HeartbeatAnswer(
             state=str(answer.get("state", "")), should_stop=bool(answer.get("should_stop"))
         )
 
     def finish_run(
         self,
-        id: int,
+        id: int | str,
         exit_code: int | None,
         timeout: float | None = None,
         state: str | None = None,
@@ -285,21 +497,45 @@ class Api:
         body: dict[str, Any] = {"exit_code": exit_code}
         if state is not None:
             body["state"] = state
-        answer = self.request("POST", f"runs/{id}/finish/", body=body, timeout=timeout)
+        answer = self.request("POST", f"runs/{_quote(str(id))}/finish/", body=body, timeout=timeout)
         return RunInfo.from_json(answer, self)
 
-    def history(self, id: int, keys: list[str] | None = None) -> list[dict[str, Any]]:
-        """Every logged row of run `id` in step order, the points of each step merged."""
-        params: dict[str, Any] = {"limit": HISTORY_PAGE, "offset": 0}
+    def history(
+        self, id: int | str, keys: list[str] | None = None, samples: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every logged row of run `id` in step order (at most `samples` steps, spread over
+        the run): {"_step", "_timestamp" (Unix seconds), metric: value, ...}."""
+        return list(self.history_rows(id, keys, samples=samples))
+
+    def history_rows(
+        self,
+        id: int | str,
+        keys: list[str] | None = None,
+        *,
+        samples: int | None = None,
+        page: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of run `id`'s history as the server's pages of points arrive: a step's
+        points merged into one row, given out once a later step shows it whole. `params`
+        adds the server's own (min_step, max_step, project)."""
+        query: dict[str, Any] = {"limit": page or HISTORY_PAGE, "offset": 0, **(params or {})}
         if keys:
-            params["keys"] = ",".join(keys)
-        rows: dict[int, dict[str, Any]] = {}
-        for point in self.pages(f"runs/{int(id)}/history/", params):
-            step = point["step"]
-            row = rows.setdefault(step, {"_step": step, "_timestamp": point["time"]})
-            row["_timestamp"] = max(row["_timestamp"], point["time"])
-            row[point["key"]] = float(from_wire(point["value"]))
-        return [rows[step] for step in sorted(rows)]
+            query["keys"] = ",".join(keys)
+        if samples is not None:
+            query["samples"] = int(samples)
+        row: dict[str, Any] | None = None
+        for point in self.pages(f"runs/{_quote(str(id))}/history/", query):
+            if row is not None and row["_step"] != point["step"]:
+                yield row
+                row = None
+            stamp = _timestamp(point["time"])
+            if row is None:
+                row = {"_step": point["step"], "_timestamp": stamp}
+            row["_timestamp"] = max(row["_timestamp"], stamp)
+            row[point["key"]] = from_wire(point["value"])
+        if row is not None:
+            yield row
 
     # Sweeps
 
@@ -314,7 +550,9 @@ class Api:
         """A new sweep in `project` from a config dict or YAML/JSON text.
 
         A config the server refuses raises SweepConfigError listing every
-        problem as `path: message`.
+        problem as `path: message`. A config it accepts with doubts (natural-log
+        bounds that look like values, a grid it discretized, ...) comes back with
+        them in `SweepInfo.warnings`.
         """
         body: dict[str, Any] = {"project": project, "config": config}
         for key, value in (("name", name), ("description", description), ("seed", seed)):
@@ -329,8 +567,23 @@ class Api:
             raise
         return SweepInfo.from_json(answer, self.base_url)
 
-    def sweep(self, id: str, trials: bool = True) -> SweepInfo:
-        """One sweep, with its trials in number order unless `trials` is False."""
+    def sweep(self, path: str = "", trials: bool = True) -> Sweep:
+        """One sweep by W&B's path: "id", "project/id" or "entity/project/id", as W&B's
+        Sweep (`runs`, `best_run()`, `config`, ...) with this server's trials (`trials`,
+        `best_trial`), read now unless `trials` is False."""
+        entity, project, sweep_id = parse_path(path)
+        info = self.sweep_info(sweep_id, trials)
+        project = project or self.default_project
+        if project and info.project != project:
+            raise SweepTrackerError(
+                f"No sweep {sweep_id!r} in project {project!r}: it is in {info.project!r}.", 404
+            )
+        self._check_entity(entity or self.default_entity, info.project)
+        return Sweep(self, info, trials=trials)
+
+    def sweep_info(self, id: str, trials: bool = True) -> SweepInfo:
+        """One sweep as the server holds it, with its trials in number order unless
+        `trials` is False."""
         info = SweepInfo.from_json(self._sweep_request("GET", id), self.base_url)
         if trials:
             info.trials = self.sweep_trials(id)
@@ -486,6 +739,13 @@ def _reason(error: requests.RequestException) -> str:
         return "the request timed out"
     found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
     return found.group(1).strip() if found else type(error).__name__
+
+
+def _timestamp(value: float | str) -> float:
+    """A point's time as Unix seconds, W&B's `_timestamp` (older servers sent ISO text)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).timestamp()
+    return float(value)
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -52,6 +52,11 @@ def offer(assignment: Assignment) -> None:
     _offered = assignment
 
 
+def offered() -> Assignment | None:
+    """The assignment the next init() will join, if one was offered in this process."""
+    return _offered
+
+
 def withdraw() -> None:
     """The function of the trial returned: init() makes ordinary runs again."""
     global _offered

@@ -21,6 +21,7 @@ from sweeptracker_client.agents import Agent, parse_sweep_id
 from sweeptracker_client.api import Api
 from sweeptracker_client.controller import sweep as create_sweep
 from sweeptracker_client.errors import SweepConfigError, SweepTrackerError
+from sweeptracker_client.login import check_and_save
 from sweeptracker_client.spool import spool_files, sync_file
 
 Subparsers = Any  # argparse's _SubParsersAction is private
@@ -47,16 +48,7 @@ def login(args: argparse.Namespace) -> int:
     base_url = _value(args.base_url, "SWEEPTRACKER_BASE_URL", "Server URL: ", secret=False)
     api_key = _value(args.api_key, "SWEEPTRACKER_API_KEY", "API key: ", secret=True)
     base_url = settings.normalize_url(base_url)
-    with Api(base_url, api_key) as api:
-        try:
-            api.request("GET", "projects/", params={"limit": 1})
-        except SweepTrackerError as error:
-            if error.status == 401:
-                raise SweepTrackerError(
-                    f"the server at {base_url} refused the API key: {_detail(error)}"
-                ) from error
-            raise
-    path = settings.write_file({"base_url": base_url, "api_key": api_key})
+    path = check_and_save(base_url, api_key)
     print(f"Logged in to {base_url}; saved to {path}.")
     return 0
 
@@ -245,9 +237,3 @@ def _value(given: str | None, env: str, prompt: str, secret: bool) -> str:
         option = "--api-key" if secret else "--base-url"
         raise SweepTrackerError(f"{option} is needed (or set {env}).")
     return value.strip()
-
-
-def _detail(error: SweepTrackerError) -> str:
-    if isinstance(error.detail, dict) and "detail" in error.detail:
-        return str(error.detail["detail"])
-    return error.message

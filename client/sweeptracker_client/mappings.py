@@ -7,6 +7,7 @@ from argparse import Namespace
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
+from sweeptracker_client.errors import SweepTrackerError
 from sweeptracker_client.values import plain, to_wire
 
 logger = logging.getLogger("sweeptracker_client")
@@ -73,18 +74,26 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return merged
 
 
+class ConfigError(SweepTrackerError):
+    """A config value was changed without allow_val_change, as W&B's ConfigError."""
+
+
 class Config(MutableMapping[str, Any]):
     """A run's config, read and set by item or attribute (`config["lr"]`, `config.lr`).
 
     Nested dicts become Configs too (`config.model.layers`). Every change is
     sent to the server in the background. In a sweep run the swept
     parameters are locked: setting one is ignored with a warning, as in W&B.
+    As in W&B, giving a top-level key another value than it has raises
+    ConfigError unless `update(..., allow_val_change=True)` or
+    `init(allow_val_change=True)`.
     """
 
     _data: dict[str, Any]
     _on_change: Callable[[], None] | None
     _locks: Locks
     _path: KeyPath
+    _allow_val_change: bool
 
     def __init__(
         self,
@@ -99,6 +108,7 @@ class Config(MutableMapping[str, Any]):
         object.__setattr__(self, "_on_change", on_change)
         object.__setattr__(self, "_locks", Locks() if _locks is None else _locks)
         object.__setattr__(self, "_path", _path)
+        object.__setattr__(self, "_allow_val_change", False)
         for key, value in _items(data or {}):
             self._data[str(key)] = self._wrap(key, value)
 
@@ -122,6 +132,10 @@ class Config(MutableMapping[str, Any]):
             "Config item '%s' was locked by '%s' (ignored update).", ".".join(path), owner
         )
         return True
+
+    def allow_changes(self, allow: bool = True) -> None:
+        """Let keys get new values without allow_val_change (init(allow_val_change=True))."""
+        object.__setattr__(self, "_allow_val_change", allow)
 
     def lock(self, paths: Iterable[KeyPath], owner: str) -> None:
         """Lock the config `paths` (tuples of keys from the top) for `owner`."""
@@ -148,9 +162,25 @@ class Config(MutableMapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
 
+    def _check_change(self, key: str, value: Any, allow: bool | None) -> None:
+        """ConfigError when a top-level `key` would get another value, unless allowed."""
+        if allow or (allow is None and self._allow_val_change) or self._path:
+            return
+        if key not in self._data:
+            return
+        current = self._data[key]
+        current = current.as_dict() if isinstance(current, Config) else current
+        new = plain(value, f"config[{key!r}]")
+        if new != current and not (new != new and current != current):  # NaN is NaN
+            raise ConfigError(
+                f'Attempted to change value of key "{key}" from {current!r} to {new!r}\n'
+                "If you really want to do this, pass allow_val_change=True to config.update()"
+            )
+
     def __setitem__(self, key: str, value: Any) -> None:
         if self._locked(key):
             return
+        self._check_change(str(key), value, None)
         self._data[str(key)] = self._wrap(key, value)
         self._changed()
 
@@ -172,15 +202,21 @@ class Config(MutableMapping[str, Any]):
     def __dir__(self) -> Iterable[str]:
         return [*super().__dir__(), *(key for key in self._data if key.isidentifier())]
 
-    def update(self, other: ConfigSource = (), /, **kwargs: Any) -> None:  # type: ignore[override]
-        """Set several keys at once (from a dict, an argparse Namespace or keywords)."""
-        changed = False
-        for key, value in [*_items(other), *kwargs.items()]:
-            if self._locked(key):
-                continue
-            self._data[str(key)] = self._wrap(key, value)
-            changed = True
-        if changed:
+    def update(  # type: ignore[override]
+        self, other: ConfigSource = (), /, allow_val_change: bool | None = None, **kwargs: Any
+    ) -> None:
+        """Set several keys at once (from a dict, an argparse Namespace or keywords).
+
+        A key that has a value already may get another only with
+        `allow_val_change=True` (else ConfigError, and nothing is set).
+        """
+        pairs = [(str(k), v) for k, v in [*_items(other), *kwargs.items()]]
+        free = [(key, value) for key, value in pairs if not self._locked(key)]
+        for key, value in free:
+            self._check_change(key, value, allow_val_change)
+        for key, value in free:
+            self._data[key] = self._wrap(key, value)
+        if free:
             self._changed()
 
     def setdefaults(self, defaults: ConfigSource) -> None:
@@ -243,9 +279,13 @@ class Summary(MutableMapping[str, Any]):
         self._explicit.update(changed)
         self._on_merge(to_wire(changed))
 
-    def _logged(self, metrics: Mapping[str, float]) -> None:
-        """Take the values of a log() call, except for keys set by hand."""
-        changed = {k: v for k, v in metrics.items() if k not in self._explicit}
+    def _logged(self, values: Mapping[str, Any]) -> None:
+        """Take the summary values a log() call made, except for keys set by hand."""
+        changed = {k: v for k, v in values.items() if k not in self._explicit}
         if changed:
             self._data.update(changed)
             self._on_merge(to_wire(changed))
+
+    def _restore(self, stored: Mapping[str, Any]) -> None:
+        """Start from the summary a resumed run has on the server (nothing is sent)."""
+        self._data.update(stored)

@@ -1,7 +1,8 @@
 """The requests that carry a run's data, as plain dicts: the sender queues them, the
 spool file stores them one a line, and `sweeptracker sync` replays them.
 
-    {"rows": [{"step", "time", "values"}], "summary": {...}}  -> POST runs/{id}/log/
+    {"rows": [{"step", "time", "values"}], "summary": {...}, "metrics": {...}}
+                                                              -> POST runs/{id}/log/
     {"patch": {"config": {...}} or {"summary": {...}}}        -> PATCH runs/{id}/
     {"finish": {"exit_code": n, "state"?: "killed"}}          -> POST runs/{id}/finish/
 
@@ -26,11 +27,15 @@ class Delivered:
     should_stop: bool | None = None
 
 
-def log_op(rows: list[dict[str, Any]], summary: dict[str, Any]) -> Op:
-    """Rows and summary updates for one log request."""
+def log_op(
+    rows: list[dict[str, Any]], summary: dict[str, Any], metrics: dict[str, Any] | None = None
+) -> Op:
+    """Rows, summary updates and define_metric definitions for one log request."""
     op: Op = {"rows": rows}
     if summary:
         op["summary"] = summary
+    if metrics:
+        op["metrics"] = metrics
     return op
 
 
@@ -52,7 +57,7 @@ def row_count(op: Op) -> int:
     return len(op.get("rows", ()))
 
 
-def send(api: Api, run_id: int, op: Op, timeout: float | None = None) -> Delivered:
+def send(api: Api, run_id: int | str, op: Op, timeout: float | None = None) -> Delivered:
     """Make the op's request; SweepTrackerError when it fails."""
     if "finish" in op:
         finish = op["finish"]
@@ -67,5 +72,5 @@ def send(api: Api, run_id: int, op: Op, timeout: float | None = None) -> Deliver
     if "patch" in op:
         api.update_run(run_id, op["patch"], timeout=timeout)
         return Delivered()
-    answer = api.log(run_id, {k: op[k] for k in ("rows", "summary") if k in op}, timeout)
+    answer = api.log(run_id, {k: op[k] for k in ("rows", "summary", "metrics") if k in op}, timeout)
     return Delivered(stored=answer.stored, should_stop=answer.should_stop)

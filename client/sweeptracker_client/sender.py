@@ -92,8 +92,8 @@ class Sender:
 
     def __init__(
         self,
-        api: Api,
-        run_id: int,
+        api: Api | None,
+        run_id: int | str,
         spool: Spool,
         *,
         spool_after: float,
@@ -107,6 +107,7 @@ class Sender:
         self._rows: deque[Row] = deque()
         self._lock = threading.Lock()
         self._summary: dict[str, Any] = {}
+        self._metrics: dict[str, Any] = {}
         self._patch: dict[str, Any] = {}
         self._wake = threading.Event()
         self._closing = threading.Event()
@@ -132,6 +133,11 @@ class Sender:
         """Start the thread."""
         self._thread.start()
 
+    @property
+    def _server(self) -> Api:
+        assert self._api is not None, "an offline run's sender makes no requests"
+        return self._api
+
     # The training thread's side.
 
     def add_row(self, row: Row) -> None:
@@ -145,8 +151,14 @@ class Sender:
         with self._lock:
             self._summary.update(values)
 
-    def replace(self, name: str, value: dict[str, Any]) -> None:
-        """Queue a PATCH replacing the run's whole `config` or `summary`."""
+    def add_metrics(self, definitions: dict[str, Any]) -> None:
+        """Queue define_metric definitions (wire form) to send with the next batch."""
+        with self._lock:
+            self._metrics.update(definitions)
+
+    def replace(self, name: str, value: Any) -> None:
+        """Queue a PATCH replacing the run's whole `config` or `summary` (or its name,
+        tags, notes...)."""
         with self._lock:
             self._patch[name] = value
             if name == "summary":
@@ -189,7 +201,8 @@ class Sender:
             self._spool.append(self._take_all())
         finally:
             self._spool.close()
-            self._api.close()
+            if self._api is not None:
+                self._api.close()
 
     def _loop(self) -> None:
         while not self.done:
@@ -224,8 +237,9 @@ class Sender:
             if not due and len(self._rows) < MAX_ROWS:
                 return None
             summary, self._summary = self._summary, {}
+            metrics, self._metrics = self._metrics, {}
         rows = take_batch(self._rows)
-        return ops.log_op(rows, summary) if rows or summary else None
+        return ops.log_op(rows, summary, metrics) if rows or summary or metrics else None
 
     def _idle(self) -> None:
         now = time.monotonic()
@@ -238,7 +252,7 @@ class Sender:
     def _heartbeat(self) -> None:
         self._next_heartbeat = time.monotonic() + self._heartbeat_interval
         try:
-            answer = self._api.heartbeat(self._run_id, timeout=self._request_timeout())
+            answer = self._server.heartbeat(self._run_id, timeout=self._request_timeout())
         except SweepTrackerError as error:
             if not error.retryable:
                 self._warn_once(f"SweepTracker: heartbeat of run {self._run_id}: {error}")
@@ -249,7 +263,7 @@ class Sender:
         op = self._pending
         assert op is not None
         try:
-            answer = ops.send(self._api, self._run_id, op, timeout=self._request_timeout())
+            answer = ops.send(self._server, self._run_id, op, timeout=self._request_timeout())
         except SweepTrackerError as error:
             if error.retryable:
                 self._failed()
@@ -263,7 +277,9 @@ class Sender:
         else:
             self.should_stop = self.should_stop or bool(answer.should_stop)
             if self._down_since is not None:
-                logger.warning("SweepTracker: the server at %s answers again.", self._api.base_url)
+                logger.warning(
+                    "SweepTracker: the server at %s answers again.", self._server.base_url
+                )
             self._down_since = None
             self._backoff = FIRST_BACKOFF
             self._next_heartbeat = time.monotonic() + self._heartbeat_interval
@@ -285,7 +301,7 @@ class Sender:
                 logger.warning(
                     "SweepTracker: no answer from %s for %.0f s; keeping the data of run %s "
                     "in %s until it answers.",
-                    self._api.base_url,
+                    self._server.base_url,
                     now - self._down_since,
                     self._run_id,
                     self._spool.path,
@@ -321,7 +337,7 @@ class Sender:
         logger.warning(
             "SweepTracker could not send everything to %s in time; the rest of run %s "
             "(%d rows, and its end) is saved in %s. Run `sweeptracker sync` to upload it.",
-            self._api.base_url,
+            self._server.base_url,
             self._run_id,
             self._spool.unsent_rows(),
             self._spool.path,
@@ -337,3 +353,63 @@ class Sender:
         if message not in self._warned:
             self._warned.add(message)
             logger.warning("%s", message)
+
+
+class OfflineSender(Sender):
+    """The sender of a run in mode="offline": every op goes to the spool file, in order,
+    for `sweeptracker sync` to upload; nothing is sent and no heartbeat is made."""
+
+    def _take_next(self, closing: bool) -> None:
+        self._pending, self._pending_end = self._take_memory(force=closing), None
+        if self._pending is None and closing and not self._finish_queued:
+            self._pending = ops.finish_op(self._exit_code, self._end_state)
+            self._finish_queued = True
+
+    def _idle(self) -> None:
+        self._wake.wait(SEND_INTERVAL)
+        self._wake.clear()
+
+    def _deliver(self) -> None:
+        op = self._pending
+        assert op is not None
+        self._spool.append([op])
+        if "rows" in op:
+            self._last_send = time.monotonic()
+        self._pending = None
+        if "finish" in op:
+            self.done = True
+
+    def _give_up(self) -> None:
+        # Writing to a local file has no deadline to miss: write what is left.
+        left = self._take_all()
+        if not self._finish_queued:
+            left.append(ops.finish_op(self._exit_code, self._end_state))
+            self._finish_queued = True
+        self._spool.append(left)
+        self.done = True
+
+
+class NullSender:
+    """The sender of a run in mode="disabled": takes everything, sends nothing."""
+
+    should_stop = False
+    done = True
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def add_row(self, row: Row) -> None:
+        """Dropped."""
+
+    def merge_summary(self, values: dict[str, Any]) -> None:
+        """Dropped."""
+
+    def add_metrics(self, definitions: dict[str, Any]) -> None:
+        """Dropped."""
+
+    def replace(self, name: str, value: Any) -> None:
+        """Dropped."""
+
+    def close(self, exit_code: int | None, timeout: float, state: str | None = None) -> bool:
+        """Nothing was waiting."""
+        return True

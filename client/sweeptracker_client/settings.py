@@ -23,7 +23,7 @@ _ENV = {
 _HOW_TO_SET = {
     "base_url": "run `sweeptracker login`, set SWEEPTRACKER_BASE_URL or pass base_url=",
     "api_key": "run `sweeptracker login`, set SWEEPTRACKER_API_KEY or pass api_key=",
-    "project": "set SWEEPTRACKER_PROJECT or pass project=",
+    "project": "pass project=, or set WANDB_PROJECT or SWEEPTRACKER_PROJECT",
 }
 
 

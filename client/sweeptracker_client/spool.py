@@ -5,6 +5,10 @@ header (base_url, project, run_id), then ops (see `ops`) oldest first. The
 live run uploads its own spool as soon as the server answers again; a run
 that ended first leaves it to `sweeptracker sync`.
 
+A run in mode="offline" spools everything: its header also holds `create`
+(the init() arguments), and sync first creates the run with its id (or
+resumes it, when an earlier sync was cut short).
+
 While a live run has its spool file open it holds a lock on it, so that sync
 leaves the file alone (on systems without fcntl there is no lock).
 """
@@ -18,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sweeptracker_client import ops
+from sweeptracker_client import ops, run_start, settings
 from sweeptracker_client.api import Api
 from sweeptracker_client.errors import SweepTrackerError
 
@@ -142,7 +146,7 @@ class SyncReport:
     """What syncing one spool file did."""
 
     path: Path
-    run_id: int
+    run_id: str
     project: str
     base_url: str
     rows: int = 0
@@ -183,10 +187,15 @@ def sync_file(path: Path, api_key: str) -> SyncReport | None:
         if not _still_there(file, path):
             return None
         header = _read_header(path, file.readline())
-        report = SyncReport(path, header["run_id"], header.get("project", "?"), header["base_url"])
-        with Api(header["base_url"], api_key) as api:
+        # An offline run made without a server set leaves it to the settings of the sync.
+        base_url = header.get("base_url") or settings.load().require("base_url")
+        report = SyncReport(path, str(header["run_id"]), header.get("project", "?"), base_url)
+        with Api(base_url, api_key) as api:
+            ref = str(header["run_id"])
+            if "create" in header:
+                ref = _create(api, header, path)
             for number, line in enumerate(file, start=2):
-                _replay(api, report, number, line)
+                _replay(api, report, ref, number, line)
         path.unlink()
     return report
 
@@ -196,12 +205,25 @@ def _read_header(path: Path, line: bytes) -> dict[str, Any]:
         header = json.loads(line)
     except ValueError:
         header = None
-    if not isinstance(header, dict) or not header.get(HEADER_KEY) or "run_id" not in header:
+    if not isinstance(header, dict) or not header.get(HEADER_KEY) or not header.get("run_id"):
         raise SweepTrackerError(f"{path} is not a SweepTracker spool file; left alone.")
     return header
 
 
-def _replay(api: Api, report: SyncReport, number: int, line: bytes) -> None:
+def _create(api: Api, header: dict[str, Any], path: Path) -> str:
+    """Create (or resume) the run of an offline spool file; the ref its requests use."""
+    try:
+        info = run_start.create(api, header["project"], header["create"])
+    except SweepTrackerError as error:
+        raise SweepTrackerError(
+            f"Stopped syncing {path}: cannot create its run; the file is kept: {error}",
+            error.status,
+            error.detail,
+        ) from error
+    return info.ref
+
+
+def _replay(api: Api, report: SyncReport, ref: str, number: int, line: bytes) -> None:
     """Send the op of one spool line; skip it (with a warning) only if it can never succeed."""
     try:
         op = json.loads(line)
@@ -209,7 +231,7 @@ def _replay(api: Api, report: SyncReport, number: int, line: bytes) -> None:
         report.warnings.append(f"line {number} is cut short (a crash while writing?); skipped")
         return
     try:
-        delivered = ops.send(api, report.run_id, op)
+        delivered = ops.send(api, ref, op)
     except SweepTrackerError as error:
         if error.retryable or error.status in KEEP_FILE_STATUSES:
             raise SweepTrackerError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -78,7 +79,8 @@ class SweepInfo:
     """A sweep: its config (normalized by the server), state, trials and best trial.
 
     `metric` is a list of {"name", "goal", "target"}, one per objective.
-    `trials` is filled by `Api.sweep()`, in number order.
+    `trials` is filled by `Api.sweep()`, in number order. `warnings` lists what the
+    server said of the config when the sweep was created, each {"path", "message"}.
     """
 
     id: str
@@ -96,6 +98,7 @@ class SweepInfo:
     best_trial: TrialInfo | None
     url: str
     trials: list[TrialInfo] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
     created_at: datetime | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
@@ -119,6 +122,7 @@ class SweepInfo:
             trial_count=int(data.get("trial_count") or 0),
             best_trial=TrialInfo.from_json(best) if best else None,
             url=sweep_url(base_url, data["id"]),
+            warnings=[dict(w) for w in data.get("warnings") or []],
             created_at=_time(data.get("created_at")),
             started_at=_time(data.get("started_at")),
             ended_at=_time(data.get("ended_at")),
@@ -130,9 +134,14 @@ class SweepInfo:
         return [m["name"] for m in self.metric]
 
 
-@dataclass
-class Suggestion:
-    """A trial handed out by the sweep: a new run on the server whose config is `params`."""
+@dataclass(eq=False)
+class Suggestion(Mapping[str, Any]):
+    """A trial handed out by the sweep: a new run on the server whose config is `params`.
+
+    It is also those params, as a read-only mapping: `s["lr"]`, `dict(s)`, `f(**s)`
+    and `init(config=s)` all work; `.number`, `.run_id` and `.params` (nested, as
+    the run's config) say which trial it is. Equal to any mapping of the same params.
+    """
 
     sweep_id: str
     project: str
@@ -152,6 +161,15 @@ class Suggestion:
             run_name=data.get("run_name", ""),
             params=from_wire(data.get("params") or {}),
         )
+
+    def __getitem__(self, key: str) -> Any:
+        return self.params[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.params)
+
+    def __len__(self) -> int:
+        return len(self.params)
 
 
 @dataclass

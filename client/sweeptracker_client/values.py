@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 # The server's limit on metric names.
@@ -16,20 +17,44 @@ _TO_WIRE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _FROM_WIRE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def to_number(key: str, value: Any) -> float:
-    """`value` as a metric: any real number (numpy scalars and 1-element tensors too).
+def scalar(value: Any) -> bool | int | float | None:
+    """`value` as a Python number if it is one: bool, int or float (numpy scalars,
+    0-d arrays and 1-element tensors too, read through their `item()`); None otherwise.
 
-    Raises TypeError naming the key for anything else, so a bad value fails at
-    the log() call that made it rather than later in the background.
+    numpy is never imported: its scalars are recognized by their `item()` method.
     """
+    if isinstance(value, bool | int | float):
+        return value
     if isinstance(value, str | bytes | bytearray | Mapping | list | tuple | set) or value is None:
-        raise TypeError(f"metric {key!r} must be a number, not {type(value).__name__}: {value!r}")
+        return None
+    item = getattr(value, "item", None)
+    if callable(item) and _holds_one(value):
+        try:
+            found = item()
+        except (TypeError, ValueError, RuntimeError):
+            return None
+        if isinstance(found, bool | int | float):
+            return found
+    return None
+
+
+def _holds_one(value: Any) -> bool:
+    """True for a numpy scalar, a 0-d or 1-element array, or a 1-element tensor."""
+    size = getattr(value, "size", 1)
     try:
-        return float(value)
-    except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"metric {key!r} must be a number, not {type(value).__name__}: {value!r}"
-        ) from error
+        size = size() if callable(size) else size
+        count = math.prod(size) if isinstance(size, tuple) else int(size)
+    except (TypeError, ValueError):
+        return False
+    return count == 1
+
+
+def to_number(key: str, value: Any) -> float:
+    """`value` as a float (numpy scalars and 1-element tensors too); TypeError naming the key."""
+    found = scalar(value)
+    if found is None:
+        raise TypeError(f"metric {key!r} must be a number, not {type(value).__name__}: {value!r}")
+    return float(found)
 
 
 def check_key(key: Any) -> str:
@@ -43,11 +68,78 @@ def check_key(key: Any) -> str:
     return key
 
 
-def metrics(data: Mapping[str, Any]) -> dict[str, float]:
-    """The metrics of one log() call, checked."""
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one level of `a/b` keys, the way W&B's charts name them."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise TypeError(f"metric names must be strings, not {type(key).__name__}: {key!r}")
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{name}/"))
+        else:
+            flat[name] = value
+    return flat
+
+
+@dataclass
+class Logged:
+    """One log() call sorted out: numbers for the history, everything else for the summary."""
+
+    numbers: dict[str, bool | int | float] = field(default_factory=dict)
+    others: dict[str, Any] = field(default_factory=dict)
+
+
+def split_logged(data: Mapping[str, Any]) -> Logged:
+    """The values of one log() call, flattened and checked; never raises for a value.
+
+    Numbers (bools and ints kept as such) go to the history; strings, lists and
+    other values go to the summary only, as plain JSON (or their str() when
+    they are not data). Objects with a `to_summary()` method (the media classes)
+    give their own summary value, or None when nothing of them is kept.
+    """
     if not isinstance(data, Mapping):
-        raise TypeError(f"log() takes a dict of metric name to number, not {type(data).__name__}")
-    return {check_key(key): to_number(key, value) for key, value in data.items()}
+        raise TypeError(f"log() takes a dict of metric name to value, not {type(data).__name__}")
+    logged = Logged()
+    for key, value in flatten(data).items():
+        check_key(key)
+        number = scalar(value)
+        if number is not None:
+            logged.numbers[key] = number
+            continue
+        if value is None:
+            logged.others[key] = None
+            continue
+        kept = summary_value(value)
+        if kept is not None:
+            logged.others[key] = kept
+    return logged
+
+
+def summary_value(value: Any) -> Any:
+    """A value that is not a number as the summary keeps it; None when nothing is kept."""
+    to_summary = getattr(value, "to_summary", None)
+    if callable(to_summary):
+        return to_summary()
+    if isinstance(value, list | tuple) and value and all(_is_media(v) for v in value):
+        kept = [v.to_summary() for v in value]
+        return None if all(k is None for k in kept) else kept
+    try:
+        return plain(value, "value")
+    except TypeError:
+        # Not data (a model, a function): its text is all a metrics tracker can keep.
+        return str(value)
+
+
+def _is_media(value: Any) -> bool:
+    return callable(getattr(value, "to_summary", None))
+
+
+def row_value(value: bool | int | float) -> bool | int | float | str:
+    """A history value as the wire carries it: bools and ints as they are."""
+    if isinstance(value, bool | int):
+        return value
+    return number_to_wire(value)
 
 
 def number_to_wire(value: float) -> float | str:

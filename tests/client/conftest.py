@@ -14,15 +14,28 @@ import pytest
 from django.core.servers.basehttp import ThreadedWSGIServer
 from django.test.testcases import LiveServerThread
 from pytest_django.live_server_helper import LiveServer
-from sweeptracker_client import live_run
+from sweeptracker_client import assignment, live_run
 
 SETTINGS_ENV = ["SWEEPTRACKER_BASE_URL", "SWEEPTRACKER_API_KEY", "SWEEPTRACKER_PROJECT"]
+# W&B's variables init() falls back on: a developer's own must not leak into a test.
+WANDB_ENV = [
+    "WANDB_PROJECT",
+    "WANDB_NAME",
+    "WANDB_NOTES",
+    "WANDB_TAGS",
+    "WANDB_RUN_GROUP",
+    "WANDB_JOB_TYPE",
+    "WANDB_MODE",
+    "WANDB_RUN_ID",
+    "WANDB_RESUME",
+    "WANDB_DIR",
+]
 
 
 @pytest.fixture(autouse=True)
 def client_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """No settings but the test's own, files in tmp_path, and short waits."""
-    for name in SETTINGS_ENV:
+    for name in [*SETTINGS_ENV, *WANDB_ENV]:
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "sweeptracker"
     monkeypatch.setenv("SWEEPTRACKER_DIR", str(home))
@@ -37,6 +50,8 @@ def client_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     # A test that failed halfway must not leave a sender thread running into the next one.
     for run in list(live_run._unfinished):
         run.finish(exit_code=1, timeout=0)
+    # Nor a sweep run offered to init() (by an agent or a SweepController) into the next.
+    assignment.withdraw()
 
 
 class RestartableWSGIServer(ThreadedWSGIServer):

@@ -138,7 +138,7 @@ def test_it_passes_the_params_through_every_macro(
     assert json.loads(seen["argv"][seen["argv"].index("G") + 1]) == PARAMS
     assert seen["config"] == {"default_only": 1, **PARAMS}
     assert isinstance(seen["config"]["epochs"], int) and isinstance(seen["config"]["lr"], float)
-    assert seen["run_id"] == trial.run_id
+    assert seen["run_id"] == str(trial.run_id)
     assert seen["env"]["SWEEPTRACKER_RUN_ID"] == str(trial.run_id)
     assert seen["env"]["SWEEPTRACKER_SWEEP_ID"] == sweep_id
     assert seen["env"]["SWEEPTRACKER_PROJECT"] == "demo"

@@ -42,7 +42,7 @@ def test_it_reads_history_across_pages(client_env: str, monkeypatch: pytest.Monk
 
     with Api() as client:
         info = client.run(run.id)
-        history = info.history()
+        history = info.history(pandas=False)
     assert (info.state, info.project, info.created_at is not None) == ("finished", "demo", True)
     assert [(row["_step"], row["a"], row["b"]) for row in history] == [
         (s, s, 2 * s) for s in range(20)

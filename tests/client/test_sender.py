@@ -48,7 +48,7 @@ def test_it_drops_what_the_server_refuses_with_one_warning(
     with caplog.at_level(logging.WARNING, logger="sweeptracker_client"):
         for step in range(3):
             run.log({"loss": step})
-            run.config.step = step
+            run.config.update({"step": step}, allow_val_change=True)
         run.finish(timeout=5)
 
     dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]

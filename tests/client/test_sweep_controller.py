@@ -71,7 +71,7 @@ def test_it_reads_a_sweep_with_its_trials(client_env: str, project: Project) -> 
         controller.report(first, 0.5)
         controller.fail(second)
 
-    info = st.Api().sweep(sweep_id)
+    info = st.Api().sweep_info(sweep_id)
 
     assert (info.id, info.state, info.method, info.metric_names) == (
         sweep_id,

@@ -87,3 +87,19 @@ def test_it_refuses_steps_and_trial_numbers_past_the_columns(
     assert not MetricPoint.objects.exists()
     assert reported.status_code == 400
     assert "trial" in reported.json()
+
+
+def test_it_caps_a_huge_limit_on_every_list(api: APIClient, run: Run, project: Project) -> None:
+    for url in ["/api/v1/sweeps/", "/api/v1/keys/", "/api/v1/runs/", "/api/v1/projects/"]:
+        response = api.get(url, {"limit": "9" * 20})
+        assert response.status_code == 200, url
+        assert "results" in response.json(), url
+
+
+def test_it_refuses_a_metric_goal_that_is_not_a_string(api: APIClient, run: Run) -> None:
+    body = {"rows": [], "metrics": {"loss": {"goal": {"min": 1}}}}
+
+    response = post_json(api, f"/api/v1/runs/{run.pk}/log/", body)
+
+    assert response.status_code == 400
+    assert "metrics.loss.goal" in json.dumps(response.json())

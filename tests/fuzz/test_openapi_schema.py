@@ -41,7 +41,7 @@ def test_the_api_keeps_to_its_schema(
     spare_key = ApiKey.issue(project.owner)[0]
     # Half the cases name objects that exist, so they get past the 404 into the view.
     existing = {
-        "/api/v1/runs/": {"id": run.pk},
+        "/api/v1/runs/": {"id": str(run.pk)},
         "/api/v1/sweeps/": {"id": sweep.pk},
         "/api/v1/keys/": {"id": spare_key.pk},
         "/api/v1/projects/": {"slug": project.slug},

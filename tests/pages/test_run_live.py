@@ -176,14 +176,16 @@ def test_it_filters_the_runs_table_in_place(
 
     expect(page.locator("#run-table tbody tr")).to_have_count(2, timeout=UI_TIMEOUT_MS)
     expect(page).to_have_url(
-        f"{live_server.url}{url}?q=brisk&state=&tag=&sort=-created", timeout=UI_TIMEOUT_MS
+        f"{live_server.url}{url}?q=brisk&state=&tag=&group=&job_type=&sort=-created",
+        timeout=UI_TIMEOUT_MS,
     )
     page.click("#run-table th >> text=Name")
     expect(page.locator("#run-table .run-name").first).to_have_text(
         "brisk-river-1", timeout=UI_TIMEOUT_MS
     )
     expect(page).to_have_url(
-        f"{live_server.url}{url}?q=brisk&state=&tag=&sort=name", timeout=UI_TIMEOUT_MS
+        f"{live_server.url}{url}?q=brisk&state=&tag=&group=&job_type=&sort=name",
+        timeout=UI_TIMEOUT_MS,
     )
     assert page.evaluate("window.sameDocument") == "yes"
 

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from projects.models import Project
-from sweeps import sampling
+from sweeps import importance
 from sweeps.models import Sweep
 from tests.sweep_pages.helpers import HTMX, bulk_trials, detail_url, make_sweep
 
@@ -30,7 +30,7 @@ def sized_sweep(project: Project, count: int) -> Sweep:
     sweep = make_sweep(project, name=f"size-{count}")
     bulk_trials(sweep, count, steps=5)
     # Importance is cached per sweep version: warm it so both sizes read the cache.
-    sampling.importance(sweep)
+    importance.importance(sweep)
     return sweep
 
 

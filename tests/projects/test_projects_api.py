@@ -47,4 +47,4 @@ def test_it_lets_an_admin_add_members(api: APIClient, project: Project, other_us
     )
     assert response.status_code == 200
     assert {"username": "bob", "role": "editor"} in response.json()
-    assert project.role_of(other_user) == "editor"
+    assert project.memberships.get(user=other_user).role == "editor"

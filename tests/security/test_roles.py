@@ -106,6 +106,7 @@ TABLE: dict[str, list[Row]] = {
     "sweep-detail": [
         row("GET", *API_READ),
         row("PATCH", *API_EDIT_OK, body={"description": "new"}),
+        row("PUT", *API_EDIT_OK, body={"name": "renamed", "description": "new", "run_cap": 9}),
         row("DELETE", 401, 404, 403, 204, 204),
     ],
     # The sweep is running: start and resume are past the role check but conflict.
@@ -118,6 +119,8 @@ TABLE: dict[str, list[Row]] = {
     "sweep-report": [row("POST", 401, 404, 403, 400, 400, body={})],
     "sweep-trials": [row("GET", *API_READ)],
     "sweep-stats": [row("GET", *API_READ)],
+    "sweep-runs": [row("GET", *API_READ)],
+    "sweep-parallel-coordinates": [row("GET", *API_READ)],
     # Log-in pages: open to all.
     # Django's LoginView takes PUT as POST (FormView); an empty form is shown again.
     "login": [

@@ -11,7 +11,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from projects.models import Project
-from sweeps import plot_data, sampling
+from sweeps import importance, plot_data
 from sweeps.lifecycle import transition
 from sweeps.models import Sweep, Trial, TrialState
 from sweeps.results import report_result
@@ -53,8 +53,9 @@ def trial_numbers(content: bytes) -> list[int]:
 
 @pytest.fixture
 def done(sweep: Sweep) -> Sweep:
-    """The sweep with 8 trials run through the engine (learning curves and all)."""
-    for _ in range(8):
+    """The sweep with 12 trials run through the engine (learning curves and all): enough
+    for importance, which needs 10."""
+    for _ in range(12):
         run_trial(sweep.pk)
     sweep.refresh_from_db()
     return sweep
@@ -209,7 +210,7 @@ def test_it_lists_trials_with_a_column_per_parameter(client: Client, done: Sweep
 
     content = client.get(detail_url(done, tab="trials")).content
 
-    assert trial_numbers(content) == list(reversed(range(8)))  # newest first
+    assert trial_numbers(content) == list(reversed(range(12)))  # newest first
     for name in ["lr", "batch_size", "dropout", "optimizer%2Fname"]:
         assert f"sort=p.{name}".encode() in content
     assert b"epochs = 10" in content
@@ -337,19 +338,67 @@ def test_it_shows_the_pareto_set_of_a_multi_objective_sweep(
     assert len(figure["data"][0]["x"]) == 6 - front
 
 
-def test_it_names_the_importance_evaluator(client: Client, done: Sweep) -> None:
+def test_it_shows_fanova_and_correlation_side_by_side(client: Client, done: Sweep) -> None:
     client.force_login(done.project.owner)
 
     response = client.get(detail_url(done, tab="importance"))
 
     content = response.content.decode()
-    assert "PED-ANOVA: which parameters decide whether a trial lands among the best 10%" in content
-    figure = figures(response.content)["chart-importance"]
-    bars = figure["data"][0]
-    assert figure["data"][0]["orientation"] == "h"
+    assert "<strong>fANOVA</strong> importance beside each parameter's" in content
+    found = figures(response.content)
+    bars = found["chart-importance"]["data"][0]
+    assert bars["orientation"] == "h"
     assert sorted(bars["y"]) == ["batch_size", "dropout", "lr", "optimizer/name"]
     assert bars["x"] == sorted(bars["x"])  # the biggest drawn on top
-    assert content.count('<li><span class="mono">') == 4
+    assert "fANOVA: the share of the metric's variance" in found["chart-importance"]["note"]
+    assert "over 12 complete trials" in found["chart-importance"]["note"]
+    correlation = found["chart-correlation"]["data"][0]
+    # batch_size has numbers for values: one bar; optimizer/name one per value.
+    assert sorted(correlation["y"]) == [
+        "batch_size",
+        "dropout",
+        "lr",
+        "optimizer/name = adam",
+        "optimizer/name = sgd",
+    ]
+    assert all(-1 <= r <= 1 for r in correlation["x"])
+    result = Sweep.objects.get(pk=done.pk).importance
+    rows = re.findall(
+        r'<tr>\s*<td class="mono">([^<]+)</td>\s*<td class="num">([^<]+)</td>', content
+    )
+    fanova = result["fanova"]["importances"]
+    assert [name for name, _ in rows] == sorted(fanova, key=fanova.get, reverse=True)
+    assert dict(rows)["lr"] == f"{fanova['lr']:.1%}"
+    assert "fANOVA on 12 complete trials" in content and "correlation on 12" in content
+
+
+def test_it_switches_to_ped_anova(client: Client, done: Sweep) -> None:
+    client.force_login(done.project.owner)
+
+    response = client.get(detail_url(done, tab="importance", importance="ped_anova"))
+
+    content = response.content.decode()
+    assert "<strong>PED-ANOVA</strong> importance" in content
+    figure = figures(response.content)["chart-importance"]
+    assert figure["note"].startswith("PED-ANOVA: which parameters decide whether a trial lands")
+    ped = Sweep.objects.get(pk=done.pk).importance["ped_anova"]["importances"]
+    assert sorted(figure["data"][0]["y"]) == sorted(ped)
+    assert '<input type="hidden" name="importance" value="ped_anova">' in content
+
+
+def test_it_says_how_many_more_trials_importance_needs(client: Client, project: Project) -> None:
+    sweep = make_sweep(project)
+    for _ in range(3):
+        run_trial(sweep.pk)
+    client.force_login(project.owner)
+
+    response = client.get(detail_url(sweep, tab="importance"))
+
+    content = response.content.decode()
+    assert "needs at least 10 complete trials with a value; 3 so far, 7 more to go." in content
+    found = figures(response.content)
+    assert found["chart-importance"]["empty"] and found["chart-correlation"]["empty"]
+    assert "7 more to go" in found["chart-correlation"]["message"]
 
 
 # Charts -----------------------------------------------------------------------------------
@@ -450,7 +499,8 @@ def test_it_says_what_to_do_when_charts_have_no_data(client: Client, sweep: Swee
 
     assert found["chart-parallel"]["empty"] is True
     assert found["chart-parallel"]["message"] == "No finished trials yet."
-    assert "at least 2 complete trials; 0 so far" in found["chart-importance"]["message"]
+    message = "Importance needs at least 10 complete trials; 0 so far, 10 more to go."
+    assert found["chart-importance"]["message"] == message
 
 
 def test_it_escapes_user_strings_in_pages_and_charts(client: Client, project: Project) -> None:
@@ -490,7 +540,7 @@ def test_it_uses_the_same_queries_for_any_number_of_trials(
     sweep = make_sweep(project)
     bulk_trials(sweep, count, steps=5)
     # Importance is cached per sweep version; its recompute is pinned on its own below.
-    sampling.importance(sweep)
+    importance.importance(sweep)
     client.force_login(project.owner)
 
     for tab in TABS:

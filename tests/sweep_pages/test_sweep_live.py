@@ -10,7 +10,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from projects.models import Project
-from sweeps import sampling
+from sweeps import importance, sampling
 from sweeps.lifecycle import transition
 from sweeps.models import Sweep
 from tests.sweep_pages.helpers import (
@@ -161,7 +161,7 @@ def test_it_uses_the_same_queries_for_any_number_of_trials(
 ) -> None:
     sweep = make_sweep(project)
     bulk_trials(sweep, count, steps=5)
-    sampling.importance(sweep)  # cached per sweep version, as between two trial ends
+    importance.importance(sweep)  # cached per sweep version, as between two trial ends
     client.force_login(project.owner)
 
     for tab in TABS:
@@ -201,11 +201,9 @@ def test_it_fills_in_live_without_a_reload(
     expect(page.locator("#chart-parallel .parcoords .y-axis")).to_have_count(5)
     expect(page.locator("#chart-parallel canvas.gl-canvas-context")).to_have_count(1)
     expect(page.locator("#chart-history .scatterlayer .point").first).to_be_visible()
-    page.wait_for_function(
-        "document.getElementById('chart-importance')?.data?.[0].y.length === 4",
-        timeout=POLL_TIMEOUT_MS,
-    )
-    expect(page.locator("#chart-importance .bars path")).to_have_count(4)
+    # Importance waits for 10 complete trials, and says so.
+    empty = page.locator(".chart-card:has(#chart-importance) .chart-empty")
+    expect(empty).to_contain_text("6 so far, 4 more to go")
     expect(page.locator("#sweep-stats .next-step")).to_have_count(0)
     expect(page.locator(".js-stat-total")).to_have_text("6")
 
@@ -233,6 +231,11 @@ def test_it_fills_in_live_without_a_reload(
     )
     expect(page.locator("#chart-parallel .parcoords .y-axis")).to_have_count(5)
     expect(page.locator("#chart-history .scatterlayer .point")).to_have_count(12 + 1)
+    page.wait_for_function(
+        "document.getElementById('chart-importance')?.data?.[0].y.length === 4",
+        timeout=UI_TIMEOUT_MS,
+    )
+    expect(page.locator("#chart-importance .bars path")).to_have_count(4)
     assert page.evaluate("window.sameDocument") == "yes"
     assert page.dialogs == []
 

@@ -180,8 +180,11 @@ def test_it_reports_stats_and_importance(api: APIClient, make_sweep: Callable[..
     stats = api.get(f"/api/v1/sweeps/{sweep.pk}/stats/").json()
     assert stats["counts"] == {"running": 1, "complete": 40, "pruned": 0, "failed": 1}
     importance = stats["importance"]
-    assert importance["evaluator"] == "PED-ANOVA"
+    assert importance["evaluator"] == "fANOVA"
     assert max(importance["importances"], key=importance["importances"].get) == "lr"
+    ped = importance["ped_anova"]
+    assert ped["method"] == "PED-ANOVA"
+    assert max(ped["importances"], key=ped["importances"].get) == "lr"
 
 
 def test_it_hides_sweeps_from_non_members(
