@@ -47,7 +47,8 @@ def with_role(queryset: QuerySet[M], user: Any, project_field: str) -> QuerySet[
     role = Membership.objects.filter(
         project=OuterRef(project_field), user_id=getattr(user, "pk", None) or 0
     ).values("role")[:1]
-    return queryset.annotate(my_role=Subquery(role)).filter(my_role__isnull=False)
+    rows: QuerySet[M] = queryset.annotate(my_role=Subquery(role)).filter(my_role__isnull=False)
+    return rows
 
 
 def get_project(user: Any, slug: str, role: str = Role.VIEWER) -> Project:

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from projects.access import check_role, create_project, with_role
 from projects.models import ApiKey, Membership, Project, Role
+from projects.project_lists import KEY_LIST, PROJECT_LIST
 from projects.serializers import (
     ApiKeySerializer,
     MembershipSerializer,
@@ -21,6 +22,7 @@ from projects.serializers import (
 from sweeptracker.converters import ID_REGEX
 
 
+@extend_schema_view(list=extend_schema(parameters=PROJECT_LIST.parameters()))
 class ProjectViewSet(viewsets.ModelViewSet):
     """Projects you are a member of; anyone may create one and becomes its admin."""
 
@@ -30,10 +32,13 @@ class ProjectViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Project]:
         projects = Project.objects.select_related("owner").order_by("slug")
-        return with_role(projects, self.request.user, "pk")
+        projects = with_role(projects, self.request.user, "pk")
+        if self.action == "list":
+            return PROJECT_LIST.filter(projects, self.request.query_params)
+        return projects
 
     def get_object(self) -> Project:
-        project = super().get_object()
+        project: Project = super().get_object()
         if self.request.method not in ("GET", "HEAD", "OPTIONS"):
             check_role(project.my_role, Role.ADMIN)
         return project
@@ -68,6 +73,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
         return Response(MembershipSerializer(members, many=True).data)
 
 
+@extend_schema_view(list=extend_schema(parameters=KEY_LIST.parameters()))
 class ApiKeyViewSet(
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
@@ -80,7 +86,11 @@ class ApiKeyViewSet(
     lookup_value_regex = ID_REGEX
 
     def get_queryset(self) -> QuerySet[ApiKey]:
-        return ApiKey.objects.filter(user_id=self.request.user.pk).order_by("-created_at")
+        # IsAuthenticated guards the view: the user has a pk.
+        keys = ApiKey.objects.filter(user_id=self.request.user.pk or 0).order_by("-created_at")
+        if self.action == "list":
+            return KEY_LIST.filter(keys, self.request.query_params)
+        return keys
 
     @extend_schema(responses={201: NewApiKeySerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

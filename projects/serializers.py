@@ -49,4 +49,5 @@ class NewApiKeySerializer(ApiKeySerializer):
 
     def get_key(self, api_key: Any) -> str:
         # Only the response to creation carries the clear key.
-        return self.context["key"]
+        key: str = self.context["key"]
+        return key

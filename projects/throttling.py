@@ -28,10 +28,10 @@ def client_of(request: Request) -> str:
 
 def blocked_for(client: str) -> int:
     """Seconds until the client may try keys again; 0 when it may now."""
-    count = cache.get(f"{PREFIX}:count:{client}", 0)
+    count: int = cache.get(f"{PREFIX}:count:{client}", 0)
     if count < settings.BAD_KEY_LIMIT:
         return 0
-    reset_at = cache.get(f"{PREFIX}:reset:{client}")
+    reset_at: float | None = cache.get(f"{PREFIX}:reset:{client}")
     if reset_at is None:
         return 0
     return max(1, math.ceil(reset_at - time.time()))

@@ -46,7 +46,8 @@ def project_rows(user: Any) -> QuerySet[Project]:
         .annotate(
             run_count=Count("runs"),
             last_run_at=Max("runs__created_at"),
-            my_role=F("memberships__role"),
+            # Declared on Project for the rows projects.access loads; filled from this join here.
+            my_role=F("memberships__role"),  # type: ignore[no-redef]
         )
         .order_by("name", "slug")
     )
@@ -81,7 +82,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         _, new_key = ApiKey.issue(request.user, form.cleaned_data["name"])
         form = ApiKeyForm(label_suffix="")
     context = {
-        "keys": ApiKey.objects.filter(user=request.user),
+        # login_required: the user has a pk.
+        "keys": ApiKey.objects.filter(user_id=request.user.pk or 0),
         "form": form,
         "new_key": new_key,
         "base_url": request.build_absolute_uri("/").rstrip("/"),

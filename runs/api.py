@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,9 +19,9 @@ from runs import history
 from runs.ids import RUN_ID_PATTERN, run_id_q
 from runs.ingest import BatchError, log_batch
 from runs.lifecycle import RunConflict, crash_silent_runs_now_and_then, finish_run
-from runs.models import Run, RunState
+from runs.models import Run
 from runs.resume import ResumeRefused, RunExists, RunStart, start_run
-from runs.run_filters import FilterError, filter_runs
+from runs.run_filters import RUN_LIST, FilterError, filter_runs
 from runs.serializers import (
     FinishSerializer,
     HeartbeatSerializer,
@@ -35,7 +35,8 @@ from runs.serializers import (
     StartedRunSerializer,
 )
 from runs.signals import stop_requested
-from sweeptracker.errors import Conflict
+from sweeptracker.errors import Conflict, Invalid
+from sweeptracker.schema import CONFLICT
 
 READ_ACTIONS = {"list", "retrieve", "history"}
 # An explicit id may be in several of the user's projects; more than this are not listed.
@@ -53,13 +54,7 @@ RUN_ID_PARAMETERS = [
     ),
 ]
 LIST_PARAMETERS = [
-    OpenApiParameter("project", str, description="Project slug"),
-    OpenApiParameter("state", str, enum=RunState.values),
-    OpenApiParameter("tag", str),
-    OpenApiParameter("search", str, description="Part of the run name"),
-    OpenApiParameter("group", str, description="Runs of this group"),
-    OpenApiParameter("job_type", str, description="Runs of this job type"),
-    OpenApiParameter("sweep", str, description="Runs of this sweep (its id)"),
+    *RUN_LIST.parameters(),
     OpenApiParameter(
         "filters",
         str,
@@ -91,14 +86,16 @@ class RunViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Run]:
         # The sweep comes through the `trial` relation the sweeps app defines on Run.
-        runs = Run.objects.select_related("project__owner").annotate(sweep_key=F("trial__sweep_id"))
+        runs: QuerySet[Run] = Run.objects.select_related("project__owner").annotate(
+            sweep_key=F("trial__sweep_id")
+        )
         runs = with_role(runs, self.request.user, "project")
         if self.action != "list":
             return runs
         try:
             runs = filter_runs(runs, self.request.query_params)
         except FilterError as error:
-            raise ValidationError(error.errors) from error
+            raise Invalid(error.errors) from error
         return runs.prefetch_related("tags")
 
     def get_object(self) -> Run:
@@ -112,11 +109,10 @@ class RunViewSet(viewsets.ModelViewSet):
             raise NotFound(f"No run {run_id!r} in your projects.")
         if len(found) > 1:
             slugs = ", ".join(sorted(run.project.slug for run in found))
-            raise ValidationError(
-                {
-                    "detail": f"Run {run_id!r} is in several of your projects ({slugs}); "
-                    "name one with ?project=SLUG."
-                }
+            raise Invalid.sentence(
+                f"Run {run_id!r} is in several of your projects ({slugs}); "
+                "name one with ?project=SLUG.",
+                "project",
             )
         run = found[0]
         check_role(run.my_role, Role.VIEWER if self.action in READ_ACTIONS else Role.EDITOR)
@@ -136,13 +132,14 @@ class RunViewSet(viewsets.ModelViewSet):
                 return super().list(request, *args, **kwargs)
         except DataError as error:
             # PostgreSQL's regular expressions are not Python's: it may refuse one we took.
-            raise ValidationError({"filters": f"the database refused it: {error}"}) from error
+            raise Invalid.at("filters", f"the database refused it: {error}") from error
 
     @extend_schema(
         request=NewRunSerializer,
         responses={
             201: StartedRunSerializer,
             200: OpenApiResponse(StartedRunSerializer, description="The existing run, resumed"),
+            409: CONFLICT,
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -160,7 +157,7 @@ class RunViewSet(viewsets.ModelViewSet):
         try:
             started = start_run(project, start)
         except ResumeRefused as error:
-            raise ValidationError({"detail": str(error)}) from error
+            raise Invalid.sentence(str(error), "resume") from error
         except RunExists as error:
             raise Conflict(str(error)) from error
         started.run.resumed = started.resumed  # type: ignore[attr-defined]
@@ -195,9 +192,9 @@ class RunViewSet(viewsets.ModelViewSet):
         try:
             result = log_batch(run, request.data)
         except BatchError as error:
-            raise ValidationError(error.errors) from error
-        body = {"stored": result.stored, "should_stop": result.should_stop, "state": run.state}
-        return Response(body)
+            raise Invalid(error.errors) from error
+        answer = {"stored": result.stored, "should_stop": result.stop_run, "state": run.state}
+        return Response(LogResultSerializer(answer).data)
 
     @extend_schema(parameters=RUN_ID_PARAMETERS, request=None, responses=HeartbeatSerializer)
     @action(detail=True, methods=["post"])
@@ -206,11 +203,16 @@ class RunViewSet(viewsets.ModelViewSet):
         run = self.get_object()
         run.touch_heartbeat()
         crash_silent_runs_now_and_then()
-        answers = stop_requested.send(sender=Run, run=run)
+        # Receivers answer anything; Django's stubs say str | None.
+        answers: list[tuple[Any, Any]] = stop_requested.send(sender=Run, run=run)
         should_stop = not run.is_running or any(answer is True for _, answer in answers)
-        return Response({"state": run.state, "should_stop": should_stop})
+        return Response(HeartbeatSerializer({"state": run.state, "should_stop": should_stop}).data)
 
-    @extend_schema(parameters=RUN_ID_PARAMETERS, request=FinishSerializer, responses=RunSerializer)
+    @extend_schema(
+        parameters=RUN_ID_PARAMETERS,
+        request=FinishSerializer,
+        responses={200: RunSerializer, 409: CONFLICT},
+    )
     @action(detail=True, methods=["post"])
     def finish(self, request: Request, pk: str) -> Response:
         """End the run: exit_code 0 is finished, others failed; or name the state."""

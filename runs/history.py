@@ -72,7 +72,8 @@ def spread(steps: range | list[int], samples: int) -> list[int]:
 
 def last_step(run: Run) -> int | None:
     """The highest step the run logged, or None before its first point."""
-    return MetricPoint.objects.filter(run=run).aggregate(last=Max("step"))["last"]
+    last: int | None = MetricPoint.objects.filter(run=run).aggregate(last=Max("step"))["last"]
+    return last
 
 
 def series_by_key(run: Run) -> dict[str, tuple[list[int], list[float | None]]]:

@@ -50,7 +50,9 @@ class Point(NamedTuple):
 @dataclass
 class LogResult:
     stored: int
-    should_stop: bool
+    # Whether the answer tells the run to stop (the wire's `should_stop`): it ended, or a
+    # listener (early termination) pruned it.
+    stop_run: bool
 
 
 class ParsedRows(NamedTuple):
@@ -71,7 +73,9 @@ def parse_rows(rows: Any) -> ParsedRows:
         if not isinstance(row, dict):
             errors[f"rows[{i}]"] = "must be an object with step, time and values"
             continue
-        step, wall_time, values = row.get("step"), row.get("time", now), row.get("values")
+        # Any until checked just below: a client may send anything.
+        step: Any = row.get("step")
+        wall_time, values = row.get("time", now), row.get("values")
         if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
             errors[f"rows[{i}].step"] = f"must be a whole number from 0 to {MAX_STEP}, not {step!r}"
         if not isinstance(wall_time, int | float) or isinstance(wall_time, bool):
@@ -121,7 +125,8 @@ def parse_summary(summary: Any) -> dict[str, Any]:
         return {}
     if not isinstance(summary, dict):
         raise BatchError({"summary": "must be an object of key to value"})
-    return json_safe(summary)
+    safe: dict[str, Any] = json_safe(summary)
+    return safe
 
 
 def log_batch(run: Run, payload: Any) -> LogResult:
@@ -144,9 +149,12 @@ def log_batch(run: Run, payload: Any) -> LogResult:
         if summary or _news(run, int_keys, metrics):
             _update_run(run, summary, int_keys, metrics)
         run.touch_heartbeat()
-    answers = points_logged.send(sender=Run, run=run, points=points) if points else []
-    should_stop = not run.is_running or any(answer is True for _, answer in answers)
-    return LogResult(stored=stored, should_stop=should_stop)
+    # Receivers answer anything; Django's stubs say str | None.
+    answers: list[tuple[Any, Any]] = (
+        points_logged.send(sender=Run, run=run, points=points) if points else []
+    )
+    stop_run = not run.is_running or any(answer is True for _, answer in answers)
+    return LogResult(stored=stored, stop_run=stop_run)
 
 
 def _news(run: Run, int_keys: set[str], metrics: dict[str, dict[str, Any]]) -> bool:
@@ -240,7 +248,8 @@ def _upsert_points(run_id: int, points: list[Point]) -> int:
                 [p.wall_time for p in points],
             ],
         )
-        return cursor.rowcount
+        stored: int = cursor.rowcount
+        return stored
 
 
 def _insert_points(run_id: int, points: list[Point]) -> int:

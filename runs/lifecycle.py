@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from runs.models import FINAL_STATES, Run, RunState
@@ -47,11 +48,13 @@ def finish_run(
     return locked
 
 
-def crash_silent_runs() -> int:
-    """Mark crashed every running run whose heartbeat is older than the timeout."""
+def crash_silent_runs(among: QuerySet[Run] | None = None) -> int:
+    """Mark crashed every running run (of `among`, all by default) whose heartbeat is older
+    than the timeout. A sweep checks its own runs before each suggestion this way."""
     cutoff = timezone.now() - timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
+    runs = Run.objects.all() if among is None else among
     crashed = 0
-    for run in Run.objects.filter(state=RunState.RUNNING, heartbeat_at__lt=cutoff):
+    for run in runs.filter(state=RunState.RUNNING, heartbeat_at__lt=cutoff):
         try:
             finish_run(run, state=RunState.CRASHED)
         except RunConflict:

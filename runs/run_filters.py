@@ -30,11 +30,15 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.fields.json import KeyTransform, compile_json_path
+from django.db.models.fields.json import (  # type: ignore[attr-defined]  # compile_json_path: not in the stubs
+    KeyTransform,
+    compile_json_path,
+)
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from runs.models import Run, RunState, RunTag
+from sweeptracker.list_filters import ListFilter, ListFilters
 
 COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
 OPERATORS = {"$eq", "$ne", *COMPARISONS, "$in", "$nin", "$regex", "$exists", "$not"}
@@ -58,22 +62,25 @@ class FilterError(ValueError):
         self.errors = errors
 
 
+# The runs list's plain query parameters, for the API and the runs page (which reads them
+# leniently); `filters` and `order` below are W&B's richer language, for the API.
+RUN_LIST = ListFilters(
+    ListFilter("project", "project__slug", description="Project slug"),
+    ListFilter.of("state", "state", RunState.values),
+    # (run, name) is unique, so this join never repeats a run.
+    ListFilter("tag", "tags__name"),
+    ListFilter("search", "name__icontains", description="Part of the run name"),
+    ListFilter("group", "group", description="Runs of this group"),
+    ListFilter("job_type", "job_type", description="Runs of this job type"),
+    ListFilter("sweep", "trial__sweep_id", description="Runs of this sweep (its id)"),
+)
+
+
 def filter_runs(runs: QuerySet[Run], params: Mapping[str, str]) -> QuerySet[Run]:
     """`runs` narrowed and ordered as the list's query parameters ask."""
-    state = params.get("state")
-    if state and state not in RunState.values:
-        choices = ", ".join(RunState.values)
-        raise FilterError({"state": f"{state!r} is not a run state; choose one of {choices}"})
-    exact = {"state": "state", "group": "group", "job_type": "job_type", "sweep": "trial__sweep_id"}
-    for param, lookup in exact.items():
-        if params.get(param):
-            runs = runs.filter(**{lookup: params[param]})
-    if params.get("project"):
-        runs = runs.filter(project__slug=params["project"])
-    if params.get("tag"):
-        runs = runs.filter(tags__name=params["tag"])
-    if params.get("search"):
-        runs = runs.filter(name__icontains=params["search"])
+    if problems := RUN_LIST.problems(params):
+        raise FilterError(dict(problems))
+    runs = RUN_LIST.apply(runs, RUN_LIST.read(params))
     if params.get("filters"):
         condition, aliases = parse_filters(params["filters"])
         runs = runs.alias(**aliases).filter(condition)
@@ -350,7 +357,9 @@ class JSONTypeIs(Func):
         self.kind = kind
 
     def _parts(self, compiler: Any, connection: Any) -> tuple[str, list[Any], list[str]]:
-        lhs, params, keys = self.source_expressions[0].preprocess_lhs(compiler, connection)
+        # KeyTransform.preprocess_lhs (not in Django's stubs) gives the column and the key path.
+        key: Any = self.source_expressions[0]
+        lhs, params, keys = key.preprocess_lhs(compiler, connection)
         return lhs, list(params), keys
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
@@ -375,8 +384,8 @@ class JSONKey(Target):
         self.aliases = {} if aliases is None else aliases
 
     def transform(self) -> KeyTransform:
-        expression: Any = self.column
-        for key in self.keys:
+        expression = KeyTransform(self.keys[0], self.column)
+        for key in self.keys[1:]:
             expression = KeyTransform(key, expression)
         return expression
 

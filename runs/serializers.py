@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from projects.models import Project
 from runs import history
 from runs.ids import explicit_id_problem
 from runs.metric_definitions import GOALS
@@ -33,7 +34,9 @@ class RunSerializer(serializers.ModelSerializer):
         help_text="The run's W&B-style id: the one it was created with, else its pk as digits.",
     )
     pk = serializers.IntegerField(read_only=True, help_text="The run's primary key.")
-    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    project: serializers.SlugRelatedField[Project] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     entity = serializers.CharField(
         source="project.owner.username", read_only=True, help_text="The project owner's username."
     )
@@ -80,8 +83,12 @@ class RunSerializer(serializers.ModelSerializer):
     def get_sweep(self, run: Run) -> str | None:
         # List and detail querysets annotate it (runs.api); a run made here asks once.
         if hasattr(run, "sweep_key"):
-            return run.sweep_key
-        return Run.objects.filter(pk=run.pk).values_list("trial__sweep_id", flat=True).first()
+            annotated: str | None = run.sweep_key
+            return annotated
+        found: str | None = (
+            Run.objects.filter(pk=run.pk).values_list("trial__sweep_id", flat=True).first()
+        )
+        return found
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, run: Run) -> str:
@@ -92,22 +99,24 @@ class RunSerializer(serializers.ModelSerializer):
     def validate_config(self, config: Any) -> dict[str, Any]:
         if not isinstance(config, dict):
             raise serializers.ValidationError("must be an object of name to value")
-        return json_safe(config)
+        safe: dict[str, Any] = json_safe(config)
+        return safe
 
     def validate_summary(self, summary: Any) -> dict[str, Any]:
         if not isinstance(summary, dict):
             raise serializers.ValidationError("must be an object of key to value")
-        return json_safe(summary)
+        safe: dict[str, Any] = json_safe(summary)
+        return safe
 
     def create(self, validated_data: dict[str, Any]) -> Run:
         tags = validated_data.pop("tag_names", [])
-        run = super().create(validated_data)
+        run: Run = super().create(validated_data)
         run.set_tags(tags)
         return run
 
     def update(self, instance: Run, validated_data: dict[str, Any]) -> Run:
         tags = validated_data.pop("tag_names", None)
-        run = super().update(instance, validated_data)
+        run: Run = super().update(instance, validated_data)
         if tags is not None:
             run.set_tags(tags)
         return run
@@ -134,7 +143,10 @@ class StartedRunSerializer(RunDetailSerializer):
 
 
 class NewRunSerializer(RunSerializer):
-    project = serializers.SlugField(help_text="Slug of a project you may edit.")
+    # A new run names its project by slug; the answer shows the run's as RunSerializer does.
+    project = serializers.SlugField(  # type: ignore[assignment]
+        help_text="Slug of a project you may edit."
+    )
     id = serializers.CharField(
         required=False,
         allow_null=True,
@@ -161,8 +173,10 @@ class NewRunSerializer(RunSerializer):
 
 class PointSerializer(serializers.ModelSerializer):
     time = serializers.FloatField(source="wall_time")
+    # Not get_value: that name is Field's own (it reads a nested field's input).
     value = serializers.SerializerMethodField(
-        help_text="A number; logged ints come back as ints; NaN and ±Infinity as strings."
+        method_name="value_of",
+        help_text="A number; logged ints come back as ints; NaN and ±Infinity as strings.",
     )
 
     class Meta:
@@ -170,7 +184,7 @@ class PointSerializer(serializers.ModelSerializer):
         fields = ["key", "step", "value", "time"]
 
     @extend_schema_field({"oneOf": [{"type": "number"}, {"type": "integer"}, {"type": "string"}]})
-    def get_value(self, point: MetricPoint) -> float | int | str:
+    def value_of(self, point: MetricPoint) -> float | int | str:
         value = to_wire(point.value)
         # Keys logged as ints (the context's `int_keys`) give back their whole values as ints.
         if point.key in self.context.get("int_keys", ()) and isinstance(value, float):

@@ -6,21 +6,17 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet, Value
-from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, render
-from django.template.loader import render_to_string
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
-from django_htmx.http import HttpResponseStopPolling
-from django_htmx.middleware import HtmxDetails
 
 from projects.access import get_project
 from runs import history
@@ -28,9 +24,24 @@ from runs.charts import metric_charts
 from runs.ids import run_id_q
 from runs.metric_definitions import step_metrics
 from runs.models import Run, RunState, RunTag
+from runs.run_filters import RUN_LIST
+from sweeptracker.htmx import HtmxHttpRequest, render_poll, render_region, targets
+from sweeptracker.list_filters import ListFilters
+from sweeptracker.pages import (
+    Menu,
+    PageFilters,
+    SortLink,
+    choice,
+    duration_text,
+    menu,
+    sort_link,
+)
 
 PAGE_SIZE = 25
 SUMMARY_COLUMNS = 3
+# The regions htmx swaps: the table of the runs page, the poll of a run's page.
+TABLE = "run-table"
+LIVE = "run-live"
 # Seconds between a live run page's polls; the page tells the user, so it lives here once.
 POLL_SECONDS = 5
 DEFAULT_SORT = "-created"
@@ -45,26 +56,6 @@ SORTS: dict[str, tuple[str, ...]] = {
 SORT_COLUMNS = [("name", "Name"), ("state", "State"), ("created", "Created")]
 # Summary values sent as strings because JSON cannot carry them (runs.values.to_wire).
 WIRE_NUMBERS = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def wants_partial(request: HtmxHttpRequest) -> bool:
-    # A history restore asks for the whole page again even though it comes from htmx.
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def render_region(
-    request: HtmxHttpRequest, template: str, region: str, context: dict[str, Any]
-) -> HttpResponse:
-    """The page, or only its `region` partial when htmx asks for it."""
-    name = f"{template}#{region}" if wants_partial(request) else template
-    response = render(request, name, context)
-    # The same URL answers with a page or a fragment: caches must keep them apart.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 # Display helpers -----------------------------------------------------------------
@@ -101,89 +92,38 @@ def flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
-def format_duration(delta: timedelta) -> str:
-    seconds = max(int(delta.total_seconds()), 0)
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours >= 24:
-        return f"{hours // 24}d {hours % 24}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {seconds:02d}s"
-    return f"{seconds}s"
-
-
 def run_duration(run: Run, now: datetime) -> str:
-    return format_duration((run.finished_at or now) - run.created_at)
+    return duration_text(run.created_at, run.finished_at, now)
 
 
 # The runs table ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class RunFilters:
+class RunFilters(PageFilters):
     """What the runs table shows, read from the query string; bad values mean "all"."""
 
-    q: str = ""
-    state: str = ""
-    tag: str = ""
-    group: str = ""
-    job_type: str = ""
+    # The API's runs list's filters, ?q= for its search; the project is the page's own.
+    FILTERS: ClassVar[ListFilters] = RUN_LIST.only(
+        "search", "state", "tag", "group", "job_type"
+    ).renamed(search="q")
     sort: str = DEFAULT_SORT
 
     @classmethod
     def from_query(cls, query: QueryDict) -> RunFilters:
-        state = query.get("state", "")
-        sort = query.get("sort", "")
-        return cls(
-            q=query.get("q", "").strip(),
-            state=state if state in RunState.values else "",
-            tag=query.get("tag", "").strip(),
-            group=query.get("group", "").strip(),
-            job_type=query.get("job_type", "").strip(),
-            sort=sort if sort in SORTS else DEFAULT_SORT,
-        )
-
-    @property
-    def active(self) -> bool:
-        return bool(self.q or self.state or self.tag or self.group or self.job_type)
+        return cls(cls.read(query), sort=choice(query, "sort", SORTS, DEFAULT_SORT))
 
     def apply(self, runs: QuerySet[Run]) -> QuerySet[Run]:
-        if self.q:
-            runs = runs.filter(name__icontains=self.q)
-        if self.state:
-            runs = runs.filter(state=self.state)
-        if self.tag:
-            # (run, name) is unique, so this join never repeats a run.
-            runs = runs.filter(tags__name=self.tag)
-        if self.group:
-            runs = runs.filter(group=self.group)
-        if self.job_type:
-            runs = runs.filter(job_type=self.job_type)
-        return runs.order_by(*SORTS[self.sort])
-
-
-@dataclass(frozen=True)
-class SortLink:
-    label: str
-    sort: str  # the sort this header's link asks for
-    direction: str  # "ascending", "descending" or "" when the table is sorted by another column
+        return self.filter(runs).order_by(*SORTS[self.sort])
 
 
 def sort_links(current: str) -> dict[str, SortLink]:
-    """Each sortable column's header link: a click on the sorted column flips it."""
-    links = {}
-    for column, label in SORT_COLUMNS:
-        if current == column:
-            links[column] = SortLink(label, f"-{column}", "ascending")
-        elif current == f"-{column}":
-            links[column] = SortLink(label, column, "descending")
-        else:
-            # Newest first is what one wants from dates; A to Z from the rest.
-            first = f"-{column}" if column == "created" else column
-            links[column] = SortLink(label, first, "")
-    return links
+    """Each sortable column's header link; newest first is what one wants from dates,
+    A to Z from the rest."""
+    return {
+        column: sort_link(current, column, label, f"-{column}" if column == "created" else "")
+        for column, label in SORT_COLUMNS
+    }
 
 
 @dataclass(frozen=True)
@@ -229,11 +169,23 @@ def project_runs(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "rows": rows,
         "summary_keys": keys,
         "sort_links": sort_links(filters.sort),
-        "states": RunState.choices,
     }
-    if not wants_partial(request):
-        context.update(filter_choices(project.pk))
-    return render_region(request, "runs/project_runs.html", "run-table", context)
+    # The filter menus sit outside the table region: only the whole page needs them.
+    if not targets(request, TABLE):
+        context["menus"] = filter_menus(project.pk, filters)
+    return render_region(request, "runs/project_runs.html", TABLE, context)
+
+
+def filter_menus(project_id: int, filters: RunFilters) -> list[Menu]:
+    """The state menu, and the project's tags, groups and job types (in one query)."""
+    found = filter_choices(project_id)
+    tag, group, job_type = (filters.values.get(name, "") for name in ("tag", "group", "job_type"))
+    return [
+        Menu("run-state", "State", "state", RunState.choices, filters.values.get("state", "")),
+        Menu("run-tag", "Tag", "tag", menu(found["tags"], tag), tag),
+        Menu("run-group", "Group", "group", menu(found["groups"], group), group),
+        Menu("run-job-type", "Job type", "job_type", menu(found["job_types"], job_type), job_type),
+    ]
 
 
 def filter_choices(project_id: int) -> dict[str, list[str]]:
@@ -246,9 +198,9 @@ def filter_choices(project_id: int) -> dict[str, list[str]]:
         runs.exclude(job_type="").values_list(Value("job_types"), "job_type"),
     )
     choices: dict[str, list[str]] = {"tags": [], "groups": [], "job_types": []}
-    for menu, value in rows:
-        choices[menu].append(value)
-    return {menu: sorted(values) for menu, values in choices.items()}
+    for name, value in rows:
+        choices[name].append(value)
+    return {name: sorted(values) for name, values in choices.items()}
 
 
 # One run -------------------------------------------------------------------------
@@ -273,14 +225,8 @@ def run_detail(request: HtmxHttpRequest, slug: str, run_id: str) -> HttpResponse
         "duration": run_duration(run, timezone.now()),
         "poll_seconds": POLL_SECONDS,
     }
-    if wants_partial(request):
-        html = render_to_string("runs/run_detail.html#run-live", {**context, "oob": True}, request)
-        # The last answer still carries the final data; 286 tells htmx to stop asking.
-        response = HttpResponse(html) if run.is_running else HttpResponseStopPolling(html)
-        patch_vary_headers(response, ["HX-Request"])
-        return response
+    if targets(request, LIVE):
+        return render_poll(request, "runs/run_detail.html", LIVE, context, live=run.is_running)
     context["config_rows"] = flatten(run.config or {})
     context["summary_rows"] = sorted(flatten(run.summary or {}))
-    response = render(request, "runs/run_detail.html", context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_region(request, "runs/run_detail.html", LIVE, context)

@@ -8,4 +8,4 @@ class SweepsConfig(AppConfig):
 
     def ready(self) -> None:
         # Connect the receivers that record trial results and stop runs early.
-        from sweeps import early_stop, results  # noqa: F401
+        from sweeps import early_stop, state_machine  # noqa: F401

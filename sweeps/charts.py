@@ -1,19 +1,13 @@
-"""Plotly figures of a sweep: built here as data, drawn by static/js/sweeps.js.
+"""Plotly figures of a sweep: built here as data, drawn by static/js/charts.js.
 
 Each builder takes rows from sweeps/plot_data.py and returns a Chart whose figure is a
-plain dict (data, layout, config) for json_script. Every string a user chose (parameter
-names, categorical values, metric names) is HTML-escaped before it goes into a figure:
-Plotly renders titles, labels and hover text as HTML-like markup, and shows the entities
-as the characters they stand for.
+plain dict (data, layout, config) for json_script. The styling every chart shares (the
+Chart type, fonts, colours, base layout, escaping with `text`) is sweeptracker/charts.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-from collections.abc import Sized
-from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 import numpy as np
@@ -29,58 +23,39 @@ from sweeps.plot_data import (
     log_ticks,
     parallel_data,
 )
+from sweeptracker import charts
+from sweeptracker.charts import (
+    ACCENT,
+    BEST,
+    COLORSCALE,
+    FAILED,
+    LATER_DARKER,
+    PRUNED,
+    RUNNING,
+    STOPPED,
+    Chart,
+    checked,
+    text,
+)
 
-PLOTLY_CONFIG: dict[str, Any] = {
-    "responsive": True,
-    "displaylogo": False,
+# Lasso and box select do nothing on these charts; the parallel axes brush by dragging.
+PLOTLY_CONFIG: dict[str, Any] = charts.PLOTLY_CONFIG | {
     "modeBarButtonsToRemove": ["lasso2d", "select2d"],
 }
-ACCENT = "#4f46e5"
-BEST = "#f59e0b"
-PRUNED = "#9ca3af"
-RUNNING = "#0ea5e9"
-FAILED = "#f87171"
-STOPPED = "#dc2626"
-GRID_COLOR = "#e5e7eb"
-FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
-# Bright is good on every chart: Viridis ends in yellow, reversed when lower is better.
-COLORSCALE = "Viridis"
-LATER_DARKER = [[0.0, "#c7d2fe"], [1.0, "#312e81"]]
+# The layout of the charts that tell their traces apart by a legend above the plot.
+WITH_LEGEND: dict[str, Any] = {
+    "showlegend": True,
+    "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+    "margin": {"l": 60, "r": 20, "t": 36, "b": 48, "pad": 2},
+    "hovermode": "closest",
+}
 # Plotly draws at most 60 parallel axes; the metric takes one.
 MAX_DIMENSIONS = 60
 CONTOUR_GRID = 48
 TOP_FRACTION = 0.1
-CHECKED_UP_TO = 2_000
 # The contour is interpolated from at most this many trials (the best always among them):
 # the weights are a grid x grid x trials array.
 CONTOUR_POINTS = 1_000
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A figure, the id of the div it is drawn in, and the words around it."""
-
-    id: str
-    title: str
-    figure: dict[str, Any]
-    note: str = ""
-    height: int = 340
-    # Wider than a phone: the card scrolls sideways rather than crushing the axes.
-    min_width: int = 0
-
-    @property
-    def empty(self) -> bool:
-        return bool(self.figure["empty"])
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        """What json_script carries: the figure, and the note that may change with it."""
-        return self.figure | {"note": self.note}
-
-
-def text(value: str) -> str:
-    """A user's string made safe for Plotly's markup (it shows the entities as characters)."""
-    return escape(value, quote=False)
 
 
 def short(label: str, limit: int = 24) -> str:
@@ -94,80 +69,15 @@ def metric_label(name: str, goal: str) -> str:
 
 def chart_id(kind: str, name: str = "") -> str:
     """A DOM id; parameter names may hold '.', so they go in as a digest."""
-    if not name:
-        return f"chart-{kind}"
-    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:12]
-    return f"chart-{kind}-{digest}"
-
-
-def _layout(div: str, **updates: Any) -> dict[str, Any]:
-    layout: dict[str, Any] = {
-        # "none" keeps figures small: the default template adds kilobytes to every poll.
-        "template": "none",
-        # A constant uirevision makes Plotly.react keep the user's zoom, pan and brushing.
-        "uirevision": div,
-        "autosize": True,
-        "font": FONT,
-        "margin": {"l": 60, "r": 20, "t": 16, "b": 48, "pad": 2},
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "showlegend": False,
-        "hoverlabel": {"font": FONT},
-    }
-    layout.update(updates)
-    return layout
-
-
-def _axis(title: str = "", **updates: Any) -> dict[str, Any]:
-    axis: dict[str, Any] = {
-        "gridcolor": GRID_COLOR,
-        "zeroline": False,
-        "automargin": True,
-        "title": {"text": title, "standoff": 8},
-    }
-    axis.update(updates)
-    return axis
-
-
-def checked(points: Sized) -> bool:
-    """Whether plotly checks a trace drawn over `points`, element by element.
-
-    At 10,000 trials plotly's checks and copies of the arrays were most of a page's
-    time. The figures are checked while they are small (every test sweep is); a large
-    one is built by the same code, so its arrays of our own numbers go in unchecked.
-    """
-    return len(points) <= CHECKED_UP_TO
+    return charts.dom_id(f"chart-{kind}", name)
 
 
 def _figure(div: str, traces: list[Any], layout: dict[str, Any]) -> dict[str, Any]:
-    # Trace objects remember whether they were checked (plotly's own _validate flag).
-    if all(trace._validate for trace in traces):
-        plotly_json = go.Figure(data=traces, layout=layout).to_plotly_json()
-        data, layout = plotly_json["data"], plotly_json["layout"]
-    else:
-        # A Figure would copy every array once more; the layout alone is still checked.
-        data = [trace.to_plotly_json() for trace in traces]
-        layout = go.Layout(layout).to_plotly_json()
-    return {
-        "div": div,
-        "data": data,
-        "layout": layout,
-        "config": PLOTLY_CONFIG,
-        "empty": False,
-        "message": "",
-    }
+    return charts.figure(div, traces, layout, PLOTLY_CONFIG)
 
 
 def _empty(div: str, message: str) -> dict[str, Any]:
-    """No figure yet: the page shows `message` where the chart will be."""
-    return {
-        "div": div,
-        "data": [],
-        "layout": {},
-        "config": PLOTLY_CONFIG,
-        "empty": True,
-        "message": message,
-    }
+    return charts.empty(div, message, PLOTLY_CONFIG)
 
 
 def finished(points: list[TrialPoint]) -> list[TrialPoint]:
@@ -239,7 +149,7 @@ def parallel_chart(
         customdata=[p.number for p in drawn],
         _validate=checked(drawn),
     )
-    layout = _layout(div, margin={"l": 48, "r": 40, "t": 56, "b": 24})
+    layout = charts.layout(div, margin={"l": 48, "r": 40, "t": 56, "b": 24})
     shown = max(math.ceil(len(drawn) * TOP_FRACTION), 1)
     note = (
         f"One line per finished trial ({len(drawn)}), coloured by {metric}. "
@@ -316,14 +226,11 @@ def history_chart(points: list[TrialPoint], metric: str, goal: str) -> Chart:
             hovertemplate=hover,
         ),
     ]
-    layout = _layout(
+    layout = charts.layout(
         div,
-        showlegend=True,
-        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-        margin={"l": 60, "r": 20, "t": 36, "b": 48, "pad": 2},
-        hovermode="closest",
-        xaxis=_axis("trial"),
-        yaxis=_axis(text(metric_label(metric, goal))),
+        **WITH_LEGEND,
+        xaxis=charts.axis("trial"),
+        yaxis=charts.axis(text(metric_label(metric, goal))),
     )
     return Chart(div, title, _figure(div, traces, layout))
 
@@ -375,11 +282,11 @@ def importance_chart(result: dict[str, Any] | None, complete: int, method: str =
         hovertemplate="%{y}: %{x:.3f}<extra></extra>",
     )
     top = max(score for _, score in ranked) or 1.0
-    layout = _layout(
+    layout = charts.layout(
         div,
         margin={"l": 20, "r": 40, "t": 8, "b": 40, "pad": 4},
-        xaxis=_axis("importance", range=[0, top * 1.18], tickformat=".0%"),
-        yaxis=_axis("", automargin=True, gridcolor="rgba(0,0,0,0)"),
+        xaxis=charts.axis("importance", range=[0, top * 1.18], tickformat=".0%"),
+        yaxis=charts.axis("", automargin=True, gridcolor="rgba(0,0,0,0)"),
         bargap=0.35,
     )
     height = min(max(120 + 34 * len(ranked), 220), 720)
@@ -415,11 +322,11 @@ def correlation_chart(result: dict[str, Any] | None) -> Chart:
         cliponaxis=False,
         hovertemplate="%{y}: r = %{x:.3f}<extra></extra>",
     )
-    layout = _layout(
+    layout = charts.layout(
         div,
         margin={"l": 20, "r": 40, "t": 8, "b": 40, "pad": 4},
-        xaxis=_axis("correlation", range=[-1.15, 1.15], zeroline=True),
-        yaxis=_axis("", automargin=True, gridcolor="rgba(0,0,0,0)"),
+        xaxis=charts.axis("correlation", range=[-1.15, 1.15], zeroline=True),
+        yaxis=charts.axis("", automargin=True, gridcolor="rgba(0,0,0,0)"),
         bargap=0.35,
     )
     height = min(max(120 + 34 * len(ranked), 220), 720)
@@ -445,11 +352,11 @@ def _slice_x(axis: Axis, points: list[TrialPoint]) -> tuple[list[Any], dict[str,
 
 def slice_charts(axes: list[Axis], points: list[TrialPoint], metric: str, goal: str) -> list[Chart]:
     drawn = finished(points)
-    charts = []
+    slices = []
     for axis in axes:
         div = chart_id("slice", axis.name)
         if not drawn:
-            charts.append(Chart(div, axis.name, _empty(div, "No finished trials yet.")))
+            slices.append(Chart(div, axis.name, _empty(div, "No finished trials yet.")))
             continue
         groups = [
             ([p for p in drawn if p.state == TrialState.COMPLETE], "complete"),
@@ -481,14 +388,14 @@ def slice_charts(axes: list[Axis], points: list[TrialPoint], metric: str, goal: 
                     f"<extra>{name}</extra>",
                 )
             )
-        layout = _layout(
+        layout = charts.layout(
             div,
             hovermode="closest",
-            xaxis=_axis(text(axis.name), **x_axis),
-            yaxis=_axis(text(metric_label(metric, goal))),
+            xaxis=charts.axis(text(axis.name), **x_axis),
+            yaxis=charts.axis(text(metric_label(metric, goal))),
         )
-        charts.append(Chart(div, axis.name, _figure(div, traces, layout), height=300))
-    return charts
+        slices.append(Chart(div, axis.name, _figure(div, traces, layout), height=300))
+    return slices
 
 
 def contour_axes(axes: list[Axis], importance: dict[str, Any] | None) -> list[Axis]:
@@ -537,7 +444,8 @@ def interpolate(
     dx = (mesh_x[..., None] - xs) / span_x
     dy = (mesh_y[..., None] - ys) / span_y
     weights = 1.0 / (dx**2 + dy**2 + 1e-6) ** 1.5
-    return (weights * zs).sum(axis=-1) / weights.sum(axis=-1)
+    surface: np.ndarray = (weights * zs).sum(axis=-1) / weights.sum(axis=-1)
+    return surface
 
 
 def contour_chart(
@@ -608,11 +516,11 @@ def contour_chart(
             hoverinfo="skip",
         ),
     ]
-    layout = _layout(
+    layout = charts.layout(
         div,
         hovermode="closest",
-        xaxis=_axis(text(x_axis.name), **_ticks(x_axis, gx)),
-        yaxis=_axis(text(y_axis.name), **_ticks(y_axis, gy)),
+        xaxis=charts.axis(text(x_axis.name), **_ticks(x_axis, gx)),
+        yaxis=charts.axis(text(y_axis.name), **_ticks(y_axis, gy)),
     )
     note = (
         f"Colour is {metric} between the trials (inverse-distance weighting); "
@@ -697,14 +605,11 @@ def curves_chart(curves: list[Curve], metric: str, goal: str) -> Chart:
             hovertemplate="trial #%{customdata} stopped at step %{x}<extra></extra>",
         )
     )
-    layout = _layout(
+    layout = charts.layout(
         div,
-        showlegend=True,
-        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-        margin={"l": 60, "r": 20, "t": 36, "b": 48, "pad": 2},
-        hovermode="closest",
-        xaxis=_axis("step"),
-        yaxis=_axis(text(metric_label(metric, goal))),
+        **WITH_LEGEND,
+        xaxis=charts.axis("step"),
+        yaxis=charts.axis(text(metric_label(metric, goal))),
     )
     note = "Each line is a trial's run; an ✕ marks where early termination stopped a run."
     return Chart(div, title, _figure(div, traces, layout), note=note, height=420)
@@ -757,14 +662,11 @@ def pareto_chart(points: list[TrialPoint], metrics: list[dict[str, Any]]) -> Cha
             hovertemplate=hover,
         ),
     ]
-    layout = _layout(
+    layout = charts.layout(
         div,
-        showlegend=True,
-        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-        margin={"l": 60, "r": 20, "t": 36, "b": 48, "pad": 2},
-        hovermode="closest",
-        xaxis=_axis(text(metric_label(first["name"], first["goal"]))),
-        yaxis=_axis(text(metric_label(second["name"], second["goal"]))),
+        **WITH_LEGEND,
+        xaxis=charts.axis(text(metric_label(first["name"], first["goal"]))),
+        yaxis=charts.axis(text(metric_label(second["name"], second["goal"]))),
     )
     note = (
         f"{len(front)} of {len(placed)} complete trials are on the front: none beats them on both."

@@ -162,7 +162,8 @@ class SweepConfig:
         if self.early_terminate is not None:
             data["early_terminate"] = vars(self.early_terminate).copy()
         data["command"], data["ignored"] = list(self.command), list(self.ignored)
-        return json.loads(json.dumps(data))
+        plain: dict[str, Any] = json.loads(json.dumps(data))
+        return plain
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SweepConfig:
@@ -295,7 +296,8 @@ def _method(raw: dict[str, Any], problems: Problems) -> str:
 def _run_cap(raw: dict[str, Any], problems: Problems) -> int | None:
     if raw.get("run_cap") is None:
         return None
-    return at_least(raw["run_cap"], 1, "run_cap", problems, integer=True)
+    cap: int | None = at_least(raw["run_cap"], 1, "run_cap", problems, integer=True)
+    return cap
 
 
 def _command(raw: dict[str, Any], problems: Problems) -> tuple[str, ...]:
@@ -531,7 +533,9 @@ def _choices(raw: dict[Any, Any], path: str, problems: Problems) -> dict[str, An
     if not values:
         problems.append((where, "must not be empty: list at least one value"))
         return {}
-    settings = {"values": tuple(plain(v, at(where, i), problems) for i, v in enumerate(values))}
+    settings: dict[str, Any] = {
+        "values": tuple(plain(v, at(where, i), problems) for i, v in enumerate(values))
+    }
     if "probabilities" in raw:
         settings["probabilities"] = _probabilities(
             raw["probabilities"], len(values), path, problems

@@ -1,5 +1,8 @@
 """Sampling and enumerating sweep parameters exactly as W&B Sweeps does.
 
+W&B's side only: this module knows nothing of Optuna. How a distribution is shown to
+Optuna (its coordinates, and back) is `sweeps.space`'s.
+
 Random samples follow wandb/sweeps `params.py` (`HyperParameter.ppf`), drawn from a
 numpy Generator instead of Python's `random`:
 
@@ -133,12 +136,18 @@ def quantize(raw: float, q: float | int) -> float | int:
     """Round to a multiple of q as W&B does: np.round, an int when q is an int."""
     # W&B: np.round(r / q) * q, cast with astype(int) when q is an int.
     value = np.round(raw / q) * q
-    return int(value) if isinstance(q, int) else float(value)
+    return int(value) if isinstance(q, int) else _tidy(float(value))
 
 
 def _multiple(k: int, q: float | int) -> float | int:
     """k·q computed as sampling computes it, so that equal values compare equal."""
-    return k * q if isinstance(q, int) else float(np.float64(k) * q)
+    return k * q if isinstance(q, int) else _tidy(float(np.float64(k) * q))
+
+
+def _tidy(value: float) -> float:
+    # 15 significant digits: 3 × 0.1 reads 0.3 as the user wrote the step, not W&B's
+    # 0.30000000000000004; a multiple of q stays one to within a part in 10^15.
+    return float(f"{value:.15g}")
 
 
 def is_discrete(param: Param) -> bool:
@@ -312,7 +321,7 @@ def _count(param: Param) -> int | None:
         return int(high - low + 1)
     if kind == "q_uniform":
         low, high = _bounds(param)
-        return max(0, math.ceil((high - low) / _step(param)))
+        return max(0, int(math.ceil((high - low) / _step(param))))
     if kind in ("constant", *CATEGORICAL):
         return len(discrete_values(param))
     low, high = _lattice(param)

@@ -5,7 +5,9 @@ times; the iteration is the count of logged values of the metric; at a band the
 cut is the value at index ⌊n/eta⌋ of the sorted values of the runs that reached
 it. median (Optuna's median rule) and successive_halving (Optuna's) are ours; for
 them the iteration is the logged step. A decision travels back to the run in the
-answer to its log batch, and its trial ends as pruned.
+answer to its log batch (the wire's `should_stop`), and `sweeps.state_machine.prune`
+moves its trial to pruned under the sweep lock. Deciding reads without that lock: most
+batches prune nothing, and they stay cheap.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.dispatch import receiver
 from runs.ingest import Point
 from runs.models import MetricPoint, Run
 from runs.signals import points_logged, stop_requested
+from sweeps import state_machine
 from sweeps.config import hyperband_bands
 from sweeps.models import Trial, TrialState
 
@@ -28,16 +31,22 @@ WORST = 1e300
 
 @receiver(points_logged, dispatch_uid="sweeps.early_stop")
 def _on_points_logged(sender: Any, run: Run, points: list[Point], **kwargs: Any) -> bool:
-    return should_stop(run, points)
+    return prune_if_behind(run, points)
 
 
 @receiver(stop_requested, dispatch_uid="sweeps.pruned")
-def _on_stop_requested(sender: Any, run: Run, **kwargs: Any) -> bool:
+def _on_heartbeat(sender: Any, run: Run, **kwargs: Any) -> bool:
+    return is_pruned(run)
+
+
+def is_pruned(run: Run) -> bool:
+    """Whether the run's trial was pruned (so the run is to stop)."""
     return Trial.objects.filter(run=run, state=TrialState.PRUNED).exists()
 
 
-def should_stop(run: Run, points: list[Point]) -> bool:
-    """Whether the run should stop now; prunes its trial when so."""
+def prune_if_behind(run: Run, points: list[Point]) -> bool:
+    """Prune the run's trial when these points put it behind its peers (the sweep's
+    `early_terminate` rule decides); True when the trial is pruned, now or before."""
     trial = Trial.objects.filter(run=run).select_related("sweep").first()
     if trial is None or trial.state not in (TrialState.RUNNING, TrialState.PRUNED):
         return False
@@ -46,18 +55,23 @@ def should_stop(run: Run, points: list[Point]) -> bool:
     rule = trial.sweep.config.get("early_terminate")
     metric = trial.sweep.metric[0] if trial.sweep.metric else None
     steps = [p.step for p in points if metric and p.key == metric["name"]]
-    if not rule or not steps:
+    if metric is None or not rule or not steps:
         return False
     sign = 1.0 if metric["goal"] == "minimize" else -1.0
     decide = {"hyperband": _hyperband, "median": _median, "successive_halving": _halving}
     stop = decide[rule["type"]](trial, metric["name"], sign, rule["options"], max(steps))
     if stop:
-        Trial.objects.filter(pk=trial.pk, state=TrialState.RUNNING).update(
-            state=TrialState.PRUNED, checkpoints=trial.checkpoints
-        )
+        state_machine.prune(trial)
     elif trial.checkpoints:
         Trial.objects.filter(pk=trial.pk).update(checkpoints=trial.checkpoints)
     return stop
+
+
+def _run_of(trial: Trial) -> int:
+    # Only trials with a run log points, so only they reach a pruning decision.
+    if trial.run_id is None:
+        raise ValueError(f"Trial {trial.number} has no run to prune.")
+    return trial.run_id
 
 
 def _signed(values: list[float | None], sign: float) -> list[float]:
@@ -65,7 +79,7 @@ def _signed(values: list[float | None], sign: float) -> list[float]:
 
 
 def _hyperband(trial: Trial, metric: str, sign: float, options: dict[str, Any], step: int) -> bool:
-    points = MetricPoint.objects.filter(run_id=trial.run_id, key=metric)
+    points = MetricPoint.objects.filter(run_id=_run_of(trial), key=metric)
     count = points.count()
     reached = [band for band in hyperband_bands(options) if band <= count]
     if not reached:
@@ -87,7 +101,7 @@ def _cut(trial: Trial, key: str, eta: float) -> bool:
     if not values:
         return False  # a run alone at a band is never stopped
     values = sorted([*values, trial.checkpoints[key]])
-    return trial.checkpoints[key] > values[int(len(values) / eta)]
+    return bool(trial.checkpoints[key] > values[int(len(values) / eta)])
 
 
 def _median(trial: Trial, metric: str, sign: float, options: dict[str, Any], step: int) -> bool:
@@ -102,8 +116,8 @@ def _median(trial: Trial, metric: str, sign: float, options: dict[str, Any], ste
     ).values_list("value", flat=True)
     if not at_step:
         return False
-    median = statistics.median(sign * v for v in at_step)
-    mine = MetricPoint.objects.filter(run_id=trial.run_id, key=metric, step__lte=step)
+    median = statistics.median(sign * v for v in at_step if v is not None)
+    mine = MetricPoint.objects.filter(run_id=_run_of(trial), key=metric, step__lte=step)
     best = mine.aggregate(best=Min("value") if sign > 0 else Max("value"))["best"]
     return best is None or sign * best > median
 
@@ -119,7 +133,7 @@ def _halving(trial: Trial, metric: str, sign: float, options: dict[str, Any], st
         if step < rung_step:
             return False
         value = (
-            MetricPoint.objects.filter(run_id=trial.run_id, key=metric, step=step)
+            MetricPoint.objects.filter(run_id=_run_of(trial), key=metric, step=step)
             .values_list("value", flat=True)
             .first()
         )

@@ -4,12 +4,14 @@ The scores come from Optuna (through sweeps.sampling, the only module that impor
 the correlation is W&B's: Pearson's r between a parameter and the metric, over the
 complete trials. Both are for the sweep's first metric.
 
-A result is kept on the sweep row for the sweep's `version` (bumped whenever a trial's
-outcome changes). Several gunicorn workers serve the pages, so the database decides
-who computes a version: the request whose conditional UPDATE moves `importance_version`
-to the new version computes it; every other request meanwhile gets the stored result
-of an earlier version, marked stale. A claim whose computation died (a killed worker)
-is taken over after CLAIM_TIMEOUT.
+A result is kept on the sweep row for the sweep's `version` (bumped by
+`sweeps.state_machine` at every change of a sweep's or a trial's state). `stored` only
+reads it; `cached_or_compute` is the one function that writes it, from GET requests.
+Several gunicorn workers serve the pages, so the database decides who computes a
+version: the request whose conditional UPDATE moves `importance_version` to the new
+version computes it; every other request meanwhile gets the stored result of an earlier
+version, marked stale. A claim whose computation died (a killed worker) is taken over
+after CLAIM_TIMEOUT.
 
 A computation that took long (a large sweep: fANOVA's forest) is not repeated for every
 trial that ends: the stored result stands, marked stale, until REFRESH_FACTOR times its
@@ -62,9 +64,11 @@ def stored(sweep: Sweep) -> dict[str, Any] | None:
     }
 
 
-def importance(sweep: Sweep) -> dict[str, Any] | None:
+def cached_or_compute(sweep: Sweep) -> dict[str, Any] | None:
     """The importance for the sweep's current version, computed by at most one request.
 
+    This WRITES the sweep row (the claim, then the result), though its callers are GET
+    requests (the importance tab, the overview, `stats/`): the one place a read stores.
     The request that wins the claim computes and stores it; any other request
     meanwhile gets the earlier stored result (stale), or None when there is none.
     """
@@ -133,12 +137,16 @@ def compute(sweep: Sweep) -> dict[str, Any]:
     """fANOVA, PED-ANOVA and correlations over the sweep's complete trials (first metric)."""
     config = SweepConfig.from_dict(sweep.config)
     metric = config.metrics[0] if config.metrics else None
-    rows = list(
+    stored = list(
         Trial.objects.filter(sweep=sweep, state=TrialState.COMPLETE, value__isnull=False)
         .order_by("number")
         .values_list("params", "internal", "value")
     )
-    rows = [row for row in rows if math.isfinite(row[2])]
+    rows: list[tuple[dict[str, Any], Any, float]] = [
+        (params, internal, value)
+        for params, internal, value in stored
+        if value is not None and math.isfinite(value)
+    ]
     result: dict[str, Any] = {
         "metric": metric.name if metric else "",
         "goal": metric.goal if metric else "",

@@ -240,7 +240,9 @@ def thinned(drawn: list[TrialPoint], goal: str, limit: int) -> list[TrialPoint]:
     """At most `limit` trials: the best half of the budget, then an even spread of the rest."""
     if len(drawn) <= limit:
         return drawn
-    ranked = sorted(drawn, key=lambda p: p.value if goal == "minimize" else -p.value)  # type: ignore[operator]
+    sign = 1.0 if goal == "minimize" else -1.0
+    # `drawn` holds only trials with a finite value.
+    ranked = sorted(drawn, key=lambda p: sign * (p.value or 0.0))
     best = {p.number for p in ranked[: limit // 2]}
     rest = [p for p in drawn if p.number not in best]
     stride = math.ceil(len(rest) / (limit - len(best)))
@@ -419,7 +421,7 @@ def _drawn_trials(trials: list[CurveTrial], goal: str) -> list[CurveTrial]:
     """The focus trials plus an evenly spread cloud of the others, at most the caps."""
     ranked = sorted(
         (t for t in trials if t[1] == TrialState.COMPLETE and t[3] is not None),
-        key=lambda t: t[3] if goal == "minimize" else -t[3],  # type: ignore[operator]
+        key=lambda t: (1.0 if goal == "minimize" else -1.0) * (t[3] or 0.0),
     )
     running = [t for t in trials if t[1] == TrialState.RUNNING][-CURVE_FOCUS:]
     focus = {t[0] for t in [*ranked[:CURVE_FOCUS], *running]} | {t[0] for t in trials if t[2]}

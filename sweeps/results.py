@@ -1,8 +1,9 @@
-"""What a finished run means for its trial and its sweep (W&B semantics).
+"""What a run's summary is worth to its sweep (W&B semantics), and which trials are best.
 
 A trial's value is the run summary's value of the metric when the run ends: the
 last logged value unless the summary was set. A failed, crashed or killed run's
-trial is failed and does not count.
+trial is failed and does not count. Nothing here changes a state: `sweeps.state_machine`
+ends trials and sweeps, and calls these under the sweep lock.
 """
 
 from __future__ import annotations
@@ -11,41 +12,9 @@ import math
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.dispatch import receiver
-from django.utils import timezone
 
-from runs.lifecycle import RunConflict, finish_run
-from runs.models import Run, RunState
-from runs.signals import run_ending, run_finished
 from runs.values import to_float
-from sweeps.lifecycle import move_to
-from sweeps.models import Sweep, SweepState, Trial, TrialState
-
-
-@receiver(run_ending, dispatch_uid="sweeps.lock_sweep_of_run")
-def _on_run_ending(sender: Any, run: Run, **kwargs: Any) -> None:
-    # The sweep before the run, as suggest, report and cancel lock: no lock-order deadlock.
-    list(
-        Sweep.objects.select_for_update()
-        .filter(pk__in=Trial.objects.filter(run=run).values("sweep_id"))
-        .values_list("pk", flat=True)
-    )
-
-
-@receiver(run_finished, dispatch_uid="sweeps.record_run_end")
-def _on_run_finished(sender: Any, run: Run, **kwargs: Any) -> None:
-    record_run_end(run)
-
-
-def repair_ended_runs(sweep_id: str) -> None:
-    """End the trials still running whose run has ended (left so by a failed end before)."""
-    stuck = Run.objects.filter(trial__sweep_id=sweep_id, trial__state=TrialState.RUNNING).exclude(
-        state=RunState.RUNNING
-    )
-    for run in stuck:
-        record_run_end(run)
-
+from sweeps.models import Sweep, Trial, TrialState
 
 # A metric defined with define_metric(summary=...) has a summary of {"min": .., "last": ..}:
 # the sweep takes the extremum its goal asks for, as W&B's sweeps take the run's extremum.
@@ -75,52 +44,16 @@ def objective_of(sweep: Sweep, summary: dict[str, Any]) -> list[float] | None:
     return values or None
 
 
-def record_run_end(run: Run) -> Trial | None:
-    """Close the run's trial, keep the best current and end the sweep when it is done."""
-    ids = Trial.objects.filter(run=run).values_list("pk", "sweep_id").first()
-    if ids is None:
-        return None
-    with transaction.atomic():
-        # Read the trial only once the sweep is locked: before, another end may still change it.
-        # of=("self",): PostgreSQL cannot lock the nullable side of the best trial's join.
-        sweep = (
-            Sweep.objects.select_for_update(of=("self",))
-            .select_related("best_trial")
-            .get(pk=ids[1])
-        )
-        trial = Trial.objects.get(pk=ids[0])
-        trial.sweep = sweep
-        if trial.state in (TrialState.COMPLETE, TrialState.FAILED):
-            return trial
-        # A pruned run was stopped on purpose: its last value still counts for the sampler.
-        counts = run.state == RunState.FINISHED or trial.state == TrialState.PRUNED
-        objective = objective_of(sweep, run.summary) if counts else None
-        if trial.state != TrialState.PRUNED:
-            trial.state = TrialState.COMPLETE if objective else TrialState.FAILED
-        set_objective(trial, objective)
-        trial.ended_at = timezone.now()
-        trial.save(update_fields=["state", "value", "values", "ended_at"])
-        sweep.version += 1
-        sweep.save(update_fields=["version", "updated_at"])
-        if trial.state == TrialState.COMPLETE:
-            update_best(sweep, trial)
-        elif trial.state == TrialState.FAILED:
-            fail_if_broken(sweep)
-        end_if_done(sweep)
-    return trial
+def first_trials_failed(sweep: Sweep) -> bool:
+    """Whether the first SWEEP_MAX_INITIAL_FAILURES trials of the sweep to end all failed:
+    its runs cannot work (a bad command, a crash on import), so it fails.
 
-
-def fail_if_broken(sweep: Sweep) -> None:
-    """Fail a locked sweep whose first SWEEP_MAX_INITIAL_FAILURES trials to end all failed:
-    its runs cannot work (a bad command, a crash on import), so agents stop asking.
-
-    Checked when exactly that many have ended: later failures never fail a sweep."""
+    True only when exactly that many have ended: later failures never fail a sweep."""
     limit = settings.SWEEP_MAX_INITIAL_FAILURES
-    if not limit or sweep.is_ended:
-        return
+    if not limit:
+        return False
     ended = Trial.objects.filter(sweep=sweep).exclude(state=TrialState.RUNNING)
-    if ended.count() == limit and not ended.exclude(state=TrialState.FAILED).exists():
-        move_to(sweep, SweepState.FAILED)
+    return ended.count() == limit and not ended.exclude(state=TrialState.FAILED).exists()
 
 
 def set_objective(trial: Trial, objective: list[float] | None) -> None:
@@ -164,7 +97,9 @@ def mark_pareto_front(sweep: Sweep) -> None:
     front = [
         t.pk
         for t in complete
-        if not any(_dominates(goals, o.values, t.values) for o in complete if o.pk != t.pk)
+        if not any(
+            _dominates(goals, o.values or [], t.values or []) for o in complete if o.pk != t.pk
+        )
     ]
     Trial.objects.filter(sweep=sweep).exclude(pk__in=front).update(is_best=False)
     Trial.objects.filter(pk__in=front).update(is_best=True)
@@ -178,55 +113,4 @@ def target_reached(sweep: Sweep) -> bool:
     if best is None or best.value is None:
         return False
     goal = sweep.directions[0]
-    return best.value <= target if goal == "minimize" else best.value >= target
-
-
-def end_if_done(sweep: Sweep) -> None:
-    """Finish a locked sweep whose target is reached, or whose cap is used with none running."""
-    if sweep.is_ended:
-        return
-    capped = sweep.run_cap is not None and sweep.next_number >= sweep.run_cap
-    if target_reached(sweep) or (
-        capped and not Trial.objects.filter(sweep=sweep, state=TrialState.RUNNING).exists()
-    ):
-        move_to(sweep, SweepState.FINISHED)
-
-
-class TrialConflict(Exception):
-    """The trial already ended, differently from what was reported."""
-
-
-def report_result(trial: Trial, objective: list[float] | None) -> Trial:
-    """Ask/tell without a run history: the reported value ends the trial's run.
-
-    Reporting the same result twice counts once; anything else on an ended trial
-    is a conflict that says how the trial ended.
-    """
-    sweep = trial.sweep
-    if objective is not None and len(objective) != len(sweep.metric_names):
-        names = ", ".join(sweep.metric_names)
-        raise ValueError(f"The sweep has {len(sweep.metric_names)} metric(s) ({names}).")
-    with transaction.atomic():
-        # Two agents reporting one trial at once: the sweep lock (taken first, as cancel
-        # and record_run_end do) makes the second see the first's end, so it counts once.
-        now = Sweep.objects.select_for_update().only("state").get(pk=sweep.pk)
-        trial.refresh_from_db(fields=["state", "value", "values"])
-        if trial.state != TrialState.RUNNING:
-            if trial.state == TrialState.COMPLETE and objective == trial.objective:
-                return trial
-            why = f" (the sweep is {now.state})" if now.is_ended else ""
-            raise TrialConflict(f"Trial {trial.number} already ended as {trial.state}{why}.")
-        run = trial.run
-        if run is None:
-            raise TrialConflict(f"Trial {trial.number} has no run to report for.")
-        if objective is None:
-            summary, state = None, RunState.FAILED
-        else:
-            summary = dict(zip(sweep.metric_names, objective, strict=True))
-            state = RunState.FINISHED
-        try:
-            finish_run(run, state=state, summary=summary)
-        except RunConflict as error:
-            raise TrialConflict(f"Trial {trial.number}: {error}") from error
-    trial.refresh_from_db()
-    return trial
+    return bool(best.value <= target if goal == "minimize" else best.value >= target)

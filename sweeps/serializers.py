@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sweeps.models import Sweep, Trial
+
+if TYPE_CHECKING:
+    from projects.models import Project
+    from sweeps.plot_data import ParallelData, TrialPoint
 
 
 class TrialSerializer(serializers.ModelSerializer):
@@ -31,7 +36,9 @@ class ConfigWarningSerializer(serializers.Serializer):
 
 
 class SweepSerializer(serializers.ModelSerializer):
-    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    project: serializers.SlugRelatedField[Project] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     warnings = ConfigWarningSerializer(
         many=True,
         read_only=True,
@@ -91,23 +98,28 @@ class NewSweepSerializer(serializers.Serializer):
 
 
 class CreatedSweepSerializer(SweepSerializer):
-    config_warnings = serializers.ListField(
-        child=serializers.CharField(),
-        read_only=True,
-        help_text='The warnings as "path: message" lines, as the config error list has them.',
+    config_warnings = serializers.SerializerMethodField(
+        help_text='The warnings as "path: message" lines, as the config error list has them.'
     )
 
     class Meta(SweepSerializer.Meta):
         fields = [*SweepSerializer.Meta.fields, "config_warnings"]
 
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_config_warnings(self, sweep: Sweep) -> list[str]:
+        # The warnings twice, as errors come: {path, message} pairs and printable lines.
+        return [f"{w['path']}: {w['message']}" for w in sweep.warnings]
+
 
 class SuggestionSerializer(serializers.Serializer):
-    sweep = serializers.CharField()
-    project = serializers.CharField()
-    trial = serializers.IntegerField()
+    """A trial handed out (a Trial with its run and its sweep's project loaded)."""
+
+    sweep = serializers.CharField(source="sweep_id")
+    project = serializers.CharField(source="sweep.project.slug")
+    trial = serializers.IntegerField(source="number")
     run_id = serializers.IntegerField()
-    run_name = serializers.CharField()
-    params = serializers.DictField()
+    run_name = serializers.CharField(source="run.name")
+    params = serializers.DictField(source="run.config", help_text="The run's config.")
 
 
 class ReportSerializer(serializers.Serializer):
@@ -164,6 +176,8 @@ class ImportanceSerializer(serializers.Serializer):
 
 
 class StatsSerializer(serializers.Serializer):
+    """Serializes the mapping `sweeps.api.sweep_stats` computes."""
+
     counts = serializers.DictField(child=serializers.IntegerField(), help_text="Trials per state.")
     total = serializers.IntegerField(help_text="Trials handed out.")
     best = TrialSerializer(allow_null=True)
@@ -175,10 +189,16 @@ class StatsSerializer(serializers.Serializer):
 class SweepDetailSerializer(SweepSerializer):
     """One sweep with its statistics (importance only as last computed: a GET computes none)."""
 
-    stats = StatsSerializer(read_only=True, source="api_stats")
+    stats = serializers.SerializerMethodField()
 
     class Meta(SweepSerializer.Meta):
         fields = [*SweepSerializer.Meta.fields, "stats"]
+
+    @extend_schema_field(StatsSerializer)
+    def get_stats(self, sweep: Sweep) -> dict[str, Any]:
+        # The view passes the statistics it read: the serializer does no queries of its own.
+        stats: dict[str, Any] = StatsSerializer(self.context["stats"]).data
+        return stats
 
 
 class SweepUpdateSerializer(serializers.ModelSerializer):
@@ -192,8 +212,10 @@ class SweepUpdateSerializer(serializers.ModelSerializer):
 
 
 class DimensionSerializer(serializers.Serializer):
+    """A `plot_data.Dimension`."""
+
     name = serializers.CharField(help_text="The parameter's path joined with '/', or the metric.")
-    kind = serializers.ChoiceField(choices=["parameter", "metric"])
+    kind = serializers.SerializerMethodField()
     scale = serializers.ChoiceField(
         choices=["linear", "log", "categorical"],
         help_text="log: positions are log10 of the value; categorical: indexes of tick_labels.",
@@ -202,24 +224,45 @@ class DimensionSerializer(serializers.Serializer):
     tick_values = serializers.ListField(child=serializers.FloatField())
     tick_labels = serializers.ListField(child=serializers.CharField(allow_blank=True))
 
+    @extend_schema_field(serializers.ChoiceField(choices=["parameter", "metric"]))
+    def get_kind(self, dimension: Any) -> str:
+        return "metric" if dimension.is_metric else "parameter"
+
+
+class ParallelRow(NamedTuple):
+    """A finished trial with its position on each dimension."""
+
+    point: TrialPoint
+    positions: list[float]
+
 
 class ParallelRowSerializer(serializers.Serializer):
-    trial = serializers.IntegerField()
-    run_id = serializers.IntegerField(allow_null=True)
-    state = serializers.CharField()
+    trial = serializers.IntegerField(source="point.number")
+    run_id = serializers.IntegerField(source="point.run_id", allow_null=True)
+    state = serializers.CharField(source="point.state")
     positions = serializers.ListField(
         child=serializers.FloatField(), help_text="One per dimension, in axis units."
     )
-    params = serializers.DictField()
-    value = serializers.FloatField()
+    params = serializers.DictField(source="point.params")
+    value = serializers.FloatField(source="point.value")
 
 
 class ParallelCoordinatesSerializer(serializers.Serializer):
+    """A `plot_data.ParallelData`."""
+
     metric = serializers.CharField(allow_blank=True)
     goal = serializers.CharField()
     dimensions = DimensionSerializer(many=True)
-    rows = ParallelRowSerializer(many=True, help_text="One per finished trial, by number.")
+    rows = serializers.SerializerMethodField(help_text="One per finished trial, by number.")
     best_index = serializers.IntegerField(allow_null=True, help_text="The best row's index.")
+
+    @extend_schema_field(ParallelRowSerializer(many=True))
+    def get_rows(self, data: ParallelData) -> Any:
+        rows = [
+            ParallelRow(point, [d.positions[i] for d in data.dimensions])
+            for i, point in enumerate(data.rows)
+        ]
+        return ParallelRowSerializer(rows, many=True).data
 
 
 class SweepRunSerializer(serializers.ModelSerializer):

@@ -1,5 +1,9 @@
 """How each W&B distribution is shown to Optuna, and how Optuna's answer maps back.
 
+The one mapping between W&B distributions and Optuna's coordinates (`sweeps.sampling`
+builds Optuna's distributions from `optuna_kind`); W&B's own random draws and grids are
+`sweeps.distributions`'.
+
 Optuna samples in its own coordinates; the run gets the W&B value:
 
 - categorical values: an index into `values` (so lists, dicts and None work);

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sweeps import lifecycle, views
+from sweeps import state_machine, views
 
 app_name = "sweeps"
 urlpatterns = [
@@ -19,6 +19,6 @@ urlpatterns = [
         path(
             f"sweeps/<str:sweep_id>/{action}/", views.sweep_action, {"action": action}, name=action
         )
-        for action in lifecycle.TRANSITIONS
+        for action in state_machine.ACTIONS
     ),
 ]

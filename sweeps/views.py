@@ -3,8 +3,9 @@
 A sweep's page is a set of tabs, each a URL (?tab=...) that works without JavaScript;
 htmx swaps only the tab body. While the sweep may still get trials, the page polls
 `sweep_live`, which answers with the figure data of the open tab plus out-of-band
-regions (stat cards, header, the trials table); static/js/sweeps.js redraws the charts
-in place with Plotly.react so that a zoomed chart keeps its zoom.
+regions (stat cards, header, the trials table); static/js/charts.js redraws the charts
+in place with Plotly.react so that a zoomed chart keeps its zoom. Regions are chosen by
+HX-Target (sweeptracker/htmx.py), as on every page.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import csv
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from django.contrib import messages
@@ -24,24 +24,27 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseLocation, HttpResponseStopPolling
-from django_htmx.middleware import HtmxDetails
+from django_htmx.http import HttpResponseLocation
 
 from projects.access import can_edit, get_project, projects_for
 from projects.models import Project, Role
-from sweeps import charts, importance, lifecycle, plot_data
+from sweeps import charts, importance, lifecycle, plot_data, state_machine
 from sweeps.config import ConfigError, SweepConfig
 from sweeps.distributions import nest
 from sweeps.forms import EXAMPLE_CONFIG, SweepForm
 from sweeps.metric_hints import unlogged_metrics
 from sweeps.models import Method, Sweep, SweepState, TrialState
+from sweeps.sweep_lists import SWEEP_LIST
+from sweeptracker.htmx import HtmxHttpRequest, render_poll, render_region, targets
+from sweeptracker.list_filters import ListFilters
+from sweeptracker.pages import Menu, PageFilters, choice, duration_text, sort_link
 
+# The list's region that filters and pages refresh.
+TABLE = "sweep-table"
 # Seconds between a live sweep page's polls; the page says so, so it lives here once.
 POLL_SECONDS = 3
 PAGE_SIZES = (10, 20, 50)
@@ -49,33 +52,6 @@ DEFAULT_PAGE_SIZE = 20
 # The overview's parallel coordinates draw at most this many trials, so that the page a
 # sweep opens on stays quick at 10,000 trials; its own tab draws every one.
 OVERVIEW_LINES = 2_000
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def htmx_target(request: HtmxHttpRequest) -> str:
-    """The id htmx swaps into, or "" for a whole page.
-
-    Regions are chosen by target: an HX-Location after a create and a history
-    restore are htmx requests too, and both need the whole page.
-    """
-    if not request.htmx or request.htmx.history_restore_request:
-        return ""
-    return request.htmx.target or ""
-
-
-def render_region(
-    request: HtmxHttpRequest, template: str, region: str, context: dict[str, Any]
-) -> HttpResponse:
-    """The page, or only its `region` partial when htmx targets that region."""
-    partial = htmx_target(request) == region
-    context = context | {"partial": partial}
-    response = render(request, f"{template}#{region}" if partial else template, context)
-    # The same URL answers with a page or a fragment: caches must keep them apart.
-    patch_vary_headers(response, ["HX-Request", "HX-Target"])
-    return response
 
 
 def get_sweep(user: Any, sweep_id: str, role: str = Role.VIEWER) -> Sweep:
@@ -123,54 +99,26 @@ ACTIONS = {
 
 
 def legal_actions(state: str) -> list[Action]:
-    """The buttons a sweep in `state` shows: the actions lifecycle allows from it."""
-    return [
-        ACTIONS[name] for name, (allowed, _) in lifecycle.TRANSITIONS.items() if state in allowed
-    ]
+    """The buttons a sweep in `state` shows: the actions the state machine allows from it."""
+    return [ACTIONS[name] for name in state_machine.legal_actions(state)]
 
 
 # The sweeps list --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class SweepFilters:
+class SweepFilters(PageFilters):
     """What the sweeps table shows, read from the query string; bad values mean "all"."""
 
-    q: str = ""
-    project: str = ""
-    state: str = ""
-    method: str = ""
+    # The API's sweeps list's filters, ?q= for its search.
+    FILTERS: ClassVar[ListFilters] = SWEEP_LIST.renamed(search="q")
     per_page: int = DEFAULT_PAGE_SIZE
 
     @classmethod
     def from_query(cls, query: QueryDict) -> SweepFilters:
-        state, method, per_page = (
-            query.get("state", ""),
-            query.get("method", ""),
-            query.get("per_page", ""),
-        )
-        return cls(
-            q=query.get("q", "").strip(),
-            project=query.get("project", "").strip(),
-            state=state if state in SweepState.values else "",
-            method=method if method in Method.values else "",
-            per_page=int(per_page) if per_page in map(str, PAGE_SIZES) else DEFAULT_PAGE_SIZE,
-        )
-
-    @property
-    def active(self) -> bool:
-        return bool(self.q or self.project or self.state or self.method)
-
-    def apply(self, sweeps: QuerySet[Sweep]) -> QuerySet[Sweep]:
-        if self.q:
-            sweeps = sweeps.filter(name__icontains=self.q)
-        if self.project:
-            sweeps = sweeps.filter(project__slug=self.project)
-        if self.state:
-            sweeps = sweeps.filter(state=self.state)
-        if self.method:
-            sweeps = sweeps.filter(method=self.method)
-        return sweeps
+        sizes = [str(size) for size in PAGE_SIZES]
+        per_page = int(choice(query, "per_page", sizes, str(DEFAULT_PAGE_SIZE)))
+        return cls(cls.read(query), per_page=per_page)
 
 
 def sweep_rows(user: Any) -> QuerySet[Sweep]:
@@ -181,7 +129,8 @@ def sweep_rows(user: Any) -> QuerySet[Sweep]:
         Sweep.objects.filter(project__memberships__user=user)
         .select_related("project", "best_trial")
         .annotate(
-            my_role=F("project__memberships__role"),
+            # Declared on Sweep for the rows projects.access loads; filled from this join here.
+            my_role=F("project__memberships__role"),  # type: ignore[no-redef]
             trial_count=Count("trials"),
             running_count=Count("trials", filter=Q(trials__state=TrialState.RUNNING)),
             front_count=Count("trials", filter=Q(trials__is_best=True)),
@@ -232,9 +181,9 @@ def sweep_list(request: HtmxHttpRequest, slug: str | None = None) -> HttpRespons
     sweeps = sweep_rows(request.user)
     if project is not None:
         sweeps = sweeps.filter(project=project)
-        filters = SweepFilters(**{**vars(filters), "project": ""})
-    page = Paginator(filters.apply(sweeps), filters.per_page).get_page(request.GET.get("page"))
-    partial = htmx_target(request) == "sweep-table"
+        filters = filters.without("project")
+    page = Paginator(filters.filter(sweeps), filters.per_page).get_page(request.GET.get("page"))
+    partial = targets(request, TABLE)
     if project is not None:
         base_url, new_url = (
             reverse("sweeps:project_list", args=[project.slug]),
@@ -244,7 +193,7 @@ def sweep_list(request: HtmxHttpRequest, slug: str | None = None) -> HttpRespons
     else:
         base_url, new_url = reverse("sweeps:list"), reverse("sweeps:new")
         may_create = not partial and editable_projects(request.user).exists()
-    context = {
+    context: dict[str, Any] = {
         "project": project,
         "base_url": base_url,
         "new_url": new_url,
@@ -252,16 +201,30 @@ def sweep_list(request: HtmxHttpRequest, slug: str | None = None) -> HttpRespons
         "filters": filters,
         "page": page,
         "rows": [row_of(sweep) for sweep in page.object_list],
-        "states": SweepState.choices,
-        "methods": Method.choices,
-        "page_sizes": PAGE_SIZES,
         # Rows say which project they belong to only where several projects are listed.
         "scope": "project" if project else "all",
         "show_project": project is None,
-        # The project filter's choices; the table region alone does not need them.
-        "projects": [] if project or partial else projects_for(request.user).order_by("name"),
     }
-    return render_region(request, "sweeps/sweep_list.html", "sweep-table", context)
+    # The filter menus sit outside the table region: only the whole page needs them.
+    if not partial:
+        context["menus"] = filter_menus(request.user, project, filters)
+    return render_region(request, "sweeps/sweep_list.html", TABLE, context)
+
+
+def filter_menus(user: Any, project: Project | None, filters: SweepFilters) -> list[Menu]:
+    """The filter form's menus; the project menu only where several projects are listed."""
+    chosen = filters.values
+    sizes = [(size, str(size)) for size in PAGE_SIZES]
+    menus = [
+        Menu("sweep-state", "State", "state", SweepState.choices, chosen.get("state", "")),
+        Menu("sweep-method", "Method", "method", Method.choices, chosen.get("method", "")),
+        Menu("sweep-per-page", "Per page", "per_page", sizes, filters.per_page, all=False),
+    ]
+    if project is None:
+        projects = [(p.slug, p.name) for p in projects_for(user).order_by("name")]
+        project_menu = Menu("sweep-project", "Project", "project", projects, chosen.get("project"))
+        menus.insert(0, project_menu)
+    return menus
 
 
 # Creating a sweep -------------------------------------------------------------------------
@@ -307,6 +270,8 @@ def create_from_form(
             form.cleaned_data["config"],
             name=form.cleaned_data["name"],
             description=form.cleaned_data["description"],
+            # The form normalized the config when it checked it (SweepForm.clean).
+            normalized=form.config,
         )
     except ConfigError as error:
         form.problems = error.problems
@@ -341,7 +306,7 @@ def sweep_new(request: HtmxHttpRequest, slug: str | None = None) -> HttpResponse
             refuse_forged_project(request, projects)
     data = request.POST if request.method == "POST" else None
     form = SweepForm(data, initial=initial, projects=projects, label_suffix="")
-    checking = htmx_target(request) == CHECK_REGION
+    checking = targets(request, CHECK_REGION)
     if form.is_bound and form.is_valid():
         target = project or form.cleaned_data["project"]
         if checking and form.config is not None:
@@ -362,6 +327,12 @@ def sweep_new(request: HtmxHttpRequest, slug: str | None = None) -> HttpResponse
 # Lifecycle and delete ---------------------------------------------------------------------
 
 
+def row_region(sweep: Sweep) -> str:
+    """The id of a sweep's row in the list (sweeps/includes/sweep_row.html): the region
+    its buttons swap. The header's buttons swap "sweep-header"."""
+    return f"sweep-{sweep.pk}"
+
+
 def back_to(request: HttpRequest, sweep: Sweep) -> HttpResponse:
     """Without JavaScript a button posts a plain form: go back where it was pressed."""
     url = request.POST.get("next", "")
@@ -377,8 +348,8 @@ def sweep_action(request: HtmxHttpRequest, sweep_id: str, action: str) -> HttpRe
     sweep = get_sweep(request.user, sweep_id, Role.EDITOR)
     error = ""
     try:
-        lifecycle.transition(sweep, action)
-    except lifecycle.SweepConflict as conflict:
+        state_machine.transition(sweep, action)
+    except state_machine.SweepConflict as conflict:
         # Someone (or an agent) moved the sweep first: show where it is now.
         error = str(conflict)
     sweep.refresh_from_db(fields=["state", "started_at", "ended_at"])
@@ -386,7 +357,7 @@ def sweep_action(request: HtmxHttpRequest, sweep_id: str, action: str) -> HttpRe
         if error:
             messages.error(request, error)
         return back_to(request, sweep)
-    if request.POST.get("region") == "row":
+    if targets(request, row_region(sweep)):
         row = row_of(get_object_or_404(sweep_rows(request.user), pk=sweep.pk))
         scope = request.POST.get("scope", "all")
         context = {"row": row, "error": error, "scope": scope, "show_project": scope == "all"}
@@ -404,9 +375,9 @@ def sweep_delete(request: HtmxHttpRequest, sweep_id: str) -> HttpResponse:
     sweep = get_sweep(request.user, sweep_id, Role.EDITOR)
     if request.method == "GET":
         return render(request, "sweeps/sweep_delete.html", {"sweep": sweep})
-    name, slug = sweep.name, sweep.project.slug
+    name, slug, row = sweep.name, sweep.project.slug, row_region(sweep)
     sweep.delete()
-    if request.htmx and request.POST.get("region") == "row":
+    if targets(request, row):
         # An empty answer swapped over the row removes it.
         return HttpResponse("")
     messages.success(request, f"Sweep “{name}” deleted. Its runs stay in the project.")
@@ -464,7 +435,7 @@ class SweepView:
 
 def overview_tab(view: SweepView) -> dict[str, Any]:
     points = plot_data.trial_points(view.sweep)
-    scores = importance.importance(view.sweep)
+    scores = importance.cached_or_compute(view.sweep)
     name, goal = view.metric
     config = view.config
     return {
@@ -478,21 +449,6 @@ def overview_tab(view: SweepView) -> dict[str, Any]:
         "early_terminate": config.early_terminate,
         "sampler": (config.optuna or {}).get("sampler", "auto") if config.method == "bayes" else "",
     }
-
-
-@dataclass(frozen=True)
-class SortLink:
-    label: str
-    sort: str  # the sort this header's link asks for
-    direction: str  # "ascending", "descending" or "" when sorted by another column
-
-
-def sort_link(current: str, column: str, label: str) -> SortLink:
-    if current == column:
-        return SortLink(label, f"-{column}", "ascending")
-    if current == f"-{column}":
-        return SortLink(label, column, "descending")
-    return SortLink(label, "-number" if column == "number" else column, "")
 
 
 @dataclass(frozen=True)
@@ -510,15 +466,6 @@ def number_text(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.6g}" if math.isfinite(value) else str(value)
-
-
-def duration_text(start: datetime, end: datetime | None, now: datetime) -> str:
-    seconds = max(int(((end or now) - start).total_seconds()), 0)
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
 
 def trials_tab(view: SweepView) -> dict[str, Any]:
@@ -548,7 +495,8 @@ def trials_tab(view: SweepView) -> dict[str, Any]:
         "table": table,
         "page": page,
         "rows": rows,
-        "sort_number": sort_link(table.sort, "number", "#"),
+        # The newest trials first is what a click on "#" asks for.
+        "sort_number": sort_link(table.sort, "number", "#", "-number"),
         "sort_state": sort_link(table.sort, "state", "State"),
         "sort_value": sort_link(table.sort, "value", names[0]),
         "sort_params": [sort_link(table.sort, f"p.{a.name}", a.name) for a in view.axes],
@@ -586,7 +534,7 @@ def importance_tab(view: SweepView) -> dict[str, Any]:
     """fANOVA (or PED-ANOVA, with ?importance=ped_anova) beside each parameter's correlation."""
     method = view.query.get("importance", "fanova")
     method = method if method in importance.METHODS else "fanova"
-    result = importance.importance(view.sweep)
+    result = importance.cached_or_compute(view.sweep)
     return {
         "charts": [
             charts.importance_chart(result, view.counts.complete, method),
@@ -644,7 +592,7 @@ def history_tab(view: SweepView) -> dict[str, Any]:
 def slice_tab(view: SweepView) -> dict[str, Any]:
     points = plot_data.trial_points(view.sweep)
     name, goal = view.metric
-    scores = importance.importance(view.sweep)
+    scores = importance.cached_or_compute(view.sweep)
     contour = charts.contour_chart(view.axes, points, name, goal, scores)
     return {"charts": [contour, *charts.slice_charts(view.axes, points, name, goal)]}
 
@@ -730,10 +678,10 @@ def sweep_live(request: HtmxHttpRequest, sweep_id: str) -> HttpResponse:
     """The poll: figure data of the open tab plus the regions that change, out of band."""
     sweep = get_sweep(request.user, sweep_id)
     tab = pick_tab(request.GET.get("tab"), sweep)
-    context = detail_context(request, sweep, tab) | {"oob": True}
-    html = render_to_string("sweeps/sweep_detail.html#sweep-live", context, request)
-    # The last answer still carries the final data; 286 tells htmx to stop asking.
-    return HttpResponseStopPolling(html) if sweep.is_ended else HttpResponse(html)
+    context = detail_context(request, sweep, tab)
+    return render_poll(
+        request, "sweeps/sweep_detail.html", "sweep-live", context, live=not sweep.is_ended
+    )
 
 
 # CSV export -------------------------------------------------------------------------------

@@ -3,7 +3,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
+
+from sweeptracker.errors import json_error
 
 
 class RequestLimitsMiddleware:
@@ -21,15 +23,16 @@ class RequestLimitsMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse({"detail": "Content-Length is not a number."}, status=400)
+            return json_error(400, "Content-Length is not a number.", "bad_request")
         if limit is not None and length > limit:
-            return JsonResponse(
-                {"detail": f"The body has {length} bytes; the limit is {limit}."}, status=413
+            return json_error(
+                413, f"The body has {length} bytes; the limit is {limit}.", "too_large"
             )
         # PostgreSQL cannot compare or store NUL characters: refuse them before any lookup.
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
-            return JsonResponse(
-                {"detail": "The URL holds a NUL character (%00), which no name can contain."},
-                status=400,
+            return json_error(
+                400,
+                "The URL holds a NUL character (%00), which no name can contain.",
+                "bad_request",
             )
         return self.get_response(request)

@@ -28,7 +28,7 @@ from typing import Any
 from sweeptracker_client import live_run
 from sweeptracker_client.agents import AgentReport, TrialResult, agent
 from sweeptracker_client.api import Api, Project, RunInfo
-from sweeptracker_client.controller import SweepController, sweep
+from sweeptracker_client.controller import SweepController, controller, sweep
 from sweeptracker_client.errors import SweepConfigError, SweepTrackerError, SweepUnavailable
 from sweeptracker_client.init_options import Settings
 from sweeptracker_client.live_run import Run, define_metric, finish, init, log
@@ -101,6 +101,7 @@ __all__ = [
     "TrialResult",
     "agent",
     "config",
+    "controller",
     "finish",
     "init",
     "log",

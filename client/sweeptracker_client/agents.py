@@ -26,6 +26,7 @@ from typing import IO, Any
 from sweeptracker_client import assignment, macros, settings
 from sweeptracker_client.api import Api, retry_while_away
 from sweeptracker_client.errors import SweepTrackerError, SweepUnavailable
+from sweeptracker_client.run_start import check_entity
 from sweeptracker_client.sweep_info import Suggestion, SweepInfo, TrialInfo
 
 # The agent never waits less than this between two looks at a command.
@@ -110,15 +111,22 @@ class FailureLimits:
         return None
 
 
-def parse_sweep_id(sweep_id: str) -> tuple[str | None, str]:
-    """(project, id) of `ID`, `PROJECT/ID` or `ENTITY/PROJECT/ID` (W&B's forms; entity unused)."""
+def parse_sweep_path(sweep_id: str) -> tuple[str | None, str | None, str]:
+    """(entity, project, id) of `ID`, `PROJECT/ID` or `ENTITY/PROJECT/ID` (W&B's forms)."""
     parts = str(sweep_id).strip().split("/")
     if not 1 <= len(parts) <= 3 or not parts[-1]:
         raise SweepTrackerError(
             f"Expected a sweep id as ID, PROJECT/ID or ENTITY/PROJECT/ID, not {sweep_id!r}."
         )
     project = parts[-2] if len(parts) > 1 and parts[-2] else None
-    return project, parts[-1]
+    entity = parts[0] if len(parts) == 3 and parts[0] else None
+    return entity, project, parts[-1]
+
+
+def parse_sweep_id(sweep_id: str) -> tuple[str | None, str]:
+    """(project, id) of `ID`, `PROJECT/ID` or `ENTITY/PROJECT/ID`."""
+    _, project, id = parse_sweep_path(sweep_id)
+    return project, id
 
 
 class FunctionRunner:
@@ -350,9 +358,11 @@ class Agent:
         count: int | None = None,
         project: str | None = None,
         out: IO[str] | None = None,
+        entity: str | None = None,
     ) -> None:
-        path_project, self.sweep_id = parse_sweep_id(sweep_id)
+        path_entity, path_project, self.sweep_id = parse_sweep_path(sweep_id)
         self.project = project or path_project
+        self.entity = entity or path_entity
         if count is not None and count < 0:
             raise ValueError(f"count must not be negative (0 or None: no limit), not {count}")
         self.count = count or None
@@ -369,6 +379,8 @@ class Agent:
                 raise SweepTrackerError(
                     f"Sweep {sweep.id} is in project {sweep.project!r}, not {self.project!r}."
                 )
+            if self.entity:
+                check_entity(api.project(sweep.project), self.entity)
             runner: FunctionRunner | CommandRunner
             if self.function is not None:
                 runner = FunctionRunner(api, self.function, self.config)
@@ -512,8 +524,8 @@ def agent(
     the suggested run, with the params in `run.config`. Without, each trial
     runs the sweep config's `command` in a subprocess. `count` caps the
     trials this agent runs; `sweep_id` may be `ID`, `PROJECT/ID` or
-    `ENTITY/PROJECT/ID`; `entity` is accepted for wandb's sake and unused.
+    `ENTITY/PROJECT/ID`. W&B's entity is the project's owner here: another one
+    (as `entity` or in the path) raises SweepTrackerError before any trial runs.
     Returns what it did and why it stopped.
     """
-    del entity  # SweepTracker has no entities; a wandb script may still pass one.
-    return Agent(sweep_id, function=function, count=count, project=project).run()
+    return Agent(sweep_id, function=function, count=count, project=project, entity=entity).run()

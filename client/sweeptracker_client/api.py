@@ -690,11 +690,14 @@ def _quote(sweep_id: str) -> str:
 def _config_problems(error: SweepTrackerError) -> list[str]:
     """Each problem of a refused sweep config as `path: message`; [] for other errors."""
     detail = error.detail if isinstance(error.detail, dict) else {}
-    if error.status != 400 or not isinstance(detail.get("problems"), list):
+    # The server's one error shape lists them in `errors` (code invalid_config); servers
+    # before it, in `problems`.
+    key = "errors" if detail.get("code") == "invalid_config" else "problems"
+    if error.status != 400 or not isinstance(detail.get(key), list):
         return []
     return [
         f"{p['path']}: {p['message']}" if p.get("path") else str(p.get("message"))
-        for p in detail["problems"]
+        for p in detail[key]
     ]
 
 

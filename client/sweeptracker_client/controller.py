@@ -12,11 +12,12 @@ from typing import Any, overload
 
 import yaml
 
-from sweeptracker_client import assignment, live_run, settings
+from sweeptracker_client import assignment, live_run, media, settings
 from sweeptracker_client.agents import parse_sweep_id
 from sweeptracker_client.api import Api
 from sweeptracker_client.errors import SweepTrackerError, SweepUnavailable
 from sweeptracker_client.live_run import SLUG, ensure_project
+from sweeptracker_client.run_start import check_entity
 from sweeptracker_client.sweep_info import Suggestion, SweepInfo, TrialInfo
 from sweeptracker_client.values import plain
 
@@ -59,6 +60,7 @@ def sweep(
     *,
     name: str | None = None,
     entity: str | None = None,
+    prior_runs: Sequence[str] | None = None,
 ) -> str:
     """Create a sweep and return its id, as `wandb.sweep` does.
 
@@ -69,10 +71,13 @@ def sweep(
     first, as wandb prints its config warnings, every warning the server gave about a
     config that is valid but maybe not what was meant (`path: message`). A config
     the server refuses raises SweepConfigError (a SweepTrackerError) that
-    lists every problem as `path: message`. `entity` is accepted for wandb's
-    sake and unused.
+    lists every problem as `path: message`. W&B's entity is the project's owner
+    here: another one raises SweepTrackerError and nothing is created.
+    `prior_runs` (W&B adds those runs to the new sweep) is not kept: it warns
+    once and is ignored; a warm start (`docs/sweep-config.md`) seeds a sweep instead.
     """
-    del entity  # SweepTracker has no entities; a wandb script may still pass one.
+    if prior_runs:
+        media.not_kept_call("sweep")
     config = load_config(sweep)
     found = settings.load(base_url, api_key, project or config_project(config))
     base_url, api_key = found.require("base_url"), found.require("api_key")
@@ -82,7 +87,7 @@ def sweep(
             f"Project names may hold only letters, digits, - and _, not {project!r}."
         )
     with Api(base_url, api_key) as api:
-        ensure_project(api, project)
+        check_entity(ensure_project(api, project), entity)
         info = api.create_sweep(project, config, name=name)
     print_config_warnings(info.warnings)
     # On stderr, as wandb's messages are: stdout stays free for what a script prints.
@@ -323,9 +328,31 @@ Value = float | Sequence[float]
 
 def _plain_value(value: Value) -> float | list[float]:
     if isinstance(value, str) or not isinstance(value, Sequence):
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     return [float(v) for v in value]
 
 
 def _number(trial: Suggestion | TrialInfo | int) -> int:
     return trial if isinstance(trial, int) else trial.number
+
+
+def controller(
+    sweep_id_or_config: str | SweepSource | None = None,
+    entity: str | None = None,
+    project: str | None = None,
+) -> SweepController:
+    """W&B's `wandb.controller()`: here a SweepController of the sweep (made first from a config).
+
+    W&B's local controller (`run()`, `step()`) is not kept: the server decides
+    every trial. It warns once and returns the controller for manual ask/tell.
+    """
+    media.not_kept_call("controller")
+    if sweep_id_or_config is None:
+        raise SweepTrackerError("wandb.controller() needs a sweep id or a sweep config here.")
+    is_id = isinstance(sweep_id_or_config, str) and not Path(sweep_id_or_config).is_file()
+    sweep_id = (
+        str(sweep_id_or_config)
+        if is_id
+        else sweep(sweep_id_or_config, project=project, entity=entity)
+    )
+    return SweepController(sweep_id)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 from sweeptracker_client import assignment, media, run_start, settings
 from sweeptracker_client.api import Api, RunInfo, retry_while_away
@@ -716,13 +716,13 @@ def _install_exit_hooks() -> None:
     previous = sys.excepthook
     original_exit = sys.exit
 
-    def exit_hook(status: object = None) -> None:
+    def exit_hook(status: str | int | None = None) -> NoReturn:
         # As wandb does: remembered so that sys.exit(1) ends the run failed, not finished.
         global _exit_code
         _exit_code = _code_of(status)
         original_exit(status)
 
-    sys.exit = exit_hook  # type: ignore[assignment]
+    sys.exit = exit_hook
 
     def excepthook(
         exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None

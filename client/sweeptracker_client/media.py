@@ -45,6 +45,11 @@ NOT_KEPT = {
     "Artifact": "artifacts are not stored; log_artifact() and use_artifact() keep nothing",
     "alert": "alerts are not sent; alert() does nothing",
     "log_code": "code is not saved; log_code() does nothing",
+    "sweep": "prior_runs is ignored: those runs are not added to the sweep (a warm start is)",
+    "controller": (
+        "W&B's local controller is not kept; this returns a SweepController "
+        "(suggest, report, pause, resume, finish), which has no run() or step()"
+    ),
 }
 
 _warned: set[str] = set()

@@ -1,25 +1,37 @@
-// Draws the run page's metric charts from figure data the server renders with
-// json_script (see runs/charts.py), and redraws them in place when an htmx poll
-// swaps in fresh data. Plotly.react keeps the existing chart (and, through
-// layout.uirevision, the user's zoom) instead of building a new one.
+// Draws every chart of every page. Figures come from the server as json_script data
+// (sweeptracker/charts.py, runs/charts.py, sweeps/charts.py), each naming the div it is
+// drawn in. A poll brings new data: Plotly.react on the same div redraws it in place and
+// keeps the user's zoom (layout.uirevision), and nothing else on the page moves.
+//
+// Most charts have their div in the page already (a sweep's chart cards). A run's
+// metrics appear as it logs them: their data sits in a region marked data-chart-grid,
+// and a figure whose div is missing gets one there, in the order of the data.
 (function () {
   "use strict";
 
-  var LIVE_ID = "run-live";
+  // After an HX-Location the next page arrives in this same document: set up once.
+  if (window.chartsReady) {
+    return;
+  }
+  window.chartsReady = true;
 
-  function chartDiv(grid, figureId, key, after) {
-    var id = figureId + "-chart";
-    var div = document.getElementById(id);
-    if (div) {
-      return div;
+  var FIGURES = 'script[type="application/json"]';
+
+  function setText(root, selector, value) {
+    var element = root.querySelector(selector);
+    if (element && element.textContent !== (value || "")) {
+      element.textContent = value || "";
     }
-    // A metric key seen for the first time: give it a chart, in key order.
-    div = document.createElement("div");
-    div.id = id;
+  }
+
+  // A div for a figure seen for the first time, right after the previous one's.
+  function newDiv(grid, payload, after) {
+    var div = document.createElement("div");
+    div.id = payload.div;
     div.className = "chart card";
     div.setAttribute("role", "img");
     // setAttribute takes the key as text: no markup from a metric name ever runs.
-    div.setAttribute("aria-label", "Chart of " + key + " by step");
+    div.setAttribute("aria-label", "Chart of " + payload.key + " by step");
     if (after) {
       after.after(div);
     } else {
@@ -28,36 +40,116 @@
     return div;
   }
 
-  function draw(live) {
-    var grid = document.querySelector(".js-chart-grid");
-    if (!grid || !window.Plotly) {
+  // Draws one figure; `grid` is where a missing div is made (none: the poll left
+  // before the user switched tabs, and the figure is dropped). Returns the div.
+  function drawOne(script, grid, after) {
+    var text = script.textContent;
+    var payload = JSON.parse(text);
+    if (!payload.div) {
+      return null; // json_script data that is not a figure
+    }
+    var div = document.getElementById(payload.div);
+    if (!div && grid) {
+      div = newDiv(grid, payload, after);
+    }
+    if (!div) {
+      return null;
+    }
+    var card = div.closest(".chart-card");
+    if (card) {
+      card.classList.toggle("is-empty", payload.empty);
+      // textContent: a metric or parameter name is never read as markup.
+      setText(card, ".chart-empty", payload.message);
+      setText(card, ".chart-note", payload.note);
+    }
+    if (div.chartFigure === text) {
+      return div; // unchanged since the last poll
+    }
+    if (payload.empty) {
+      window.Plotly.purge(div);
+    } else {
+      window.Plotly.react(div, payload.data, payload.layout, payload.config);
+    }
+    div.chartFigure = text;
+    return div;
+  }
+
+  // A region whose figures make their own divs in the grid it names.
+  function drawGrid(region) {
+    var grid = document.querySelector(region.dataset.chartGrid);
+    if (!grid) {
       return;
     }
-    var scripts = live.querySelectorAll('script[type="application/json"]');
+    var scripts = region.querySelectorAll(FIGURES);
     var previous = null;
     scripts.forEach(function (script) {
-      var figure = JSON.parse(script.textContent);
-      var div = chartDiv(grid, script.id, figure.key, previous);
-      window.Plotly.react(div, figure.data, figure.layout, figure.config);
-      previous = div;
+      previous = drawOne(script, grid, previous) || previous;
     });
-    var empty = document.querySelector(".js-charts-empty");
+    var empty = document.querySelector(region.dataset.chartsEmpty);
     if (empty) {
       empty.hidden = scripts.length > 0;
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    var live = document.getElementById(LIVE_ID);
-    if (live) {
-      draw(live);
+  function draw(root) {
+    if (!window.Plotly) {
+      return;
+    }
+    var grids = Array.prototype.slice.call(root.querySelectorAll("[data-chart-grid]"));
+    if (root.matches && root.matches("[data-chart-grid]")) {
+      grids.push(root);
+    }
+    grids.forEach(drawGrid);
+    root.querySelectorAll(FIGURES).forEach(function (script) {
+      if (!script.closest("[data-chart-grid]")) {
+        drawOne(script, null, null);
+      }
+    });
+  }
+
+  function whenPlotly(callback) {
+    if (window.Plotly) {
+      callback();
+      return;
+    }
+    var script = document.querySelector('script[src*="plotly"]');
+    if (script) {
+      script.addEventListener("load", callback, { once: true });
+    }
+  }
+
+  function drawAll() {
+    whenPlotly(function () {
+      draw(document);
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", drawAll);
+  } else {
+    drawAll();
+  }
+
+  // Back and forward restore a snapshot of the page: its charts are pictures of
+  // charts until Plotly draws them again from the data that came with it.
+  document.addEventListener("htmx:historyRestore", drawAll);
+
+  // A swap that removes charts (a tab switch): let Plotly drop their resize listeners first.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && window.Plotly && (target.id === "tab-body" || target === document.body)) {
+      target.querySelectorAll(".js-plotly-plot").forEach(function (div) {
+        window.Plotly.purge(div);
+      });
     }
   });
 
-  // afterSettle also fires for the out-of-band facts; only new figure data matters here.
+  // New figure data came in (a poll, a tab switch, a new page): draw what it brought.
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.target && event.target.id === LIVE_ID) {
-      draw(event.target);
+    if (event.target) {
+      whenPlotly(function () {
+        draw(event.target);
+      });
     }
   });
 })();

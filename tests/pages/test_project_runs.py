@@ -12,7 +12,8 @@ from projects.models import Project, Role
 from runs.models import Run, RunState
 
 URL = reverse("runs:project", args=["demo"])
-HTMX = {"HX-Request": "true"}
+# What htmx sends from the filters, sort links and pages (hx-target="#run-table").
+HTMX = {"HX-Request": "true", "HX-Target": "run-table"}
 
 
 def make_runs(project: Project, count: int) -> list[Run]:

@@ -15,7 +15,8 @@ from runs.ingest import log_batch
 from runs.lifecycle import finish_run
 from runs.models import Run
 
-HTMX = {"HX-Request": "true"}
+# What the live page's poll sends (its hx-get is on #run-live itself).
+HTMX = {"HX-Request": "true", "HX-Target": "run-live"}
 XSS = "<img src=x onerror=alert(1)>"
 
 

@@ -18,7 +18,8 @@ from runs.models import Run
 from tests.pages.test_run_live import UI_TIMEOUT_MS, log_in
 
 URL = reverse("runs:project", args=["demo"])
-HTMX = {"HX-Request": "true"}
+# What htmx sends from the filters, sort links and pages (hx-target="#run-table").
+HTMX = {"HX-Request": "true", "HX-Target": "run-table"}
 
 
 def names_in(content: bytes) -> list[str]:

@@ -30,7 +30,7 @@ def sized_sweep(project: Project, count: int) -> Sweep:
     sweep = make_sweep(project, name=f"size-{count}")
     bulk_trials(sweep, count, steps=5)
     # Importance is cached per sweep version: warm it so both sizes read the cache.
-    importance.importance(sweep)
+    importance.cached_or_compute(sweep)
     return sweep
 
 

@@ -86,8 +86,11 @@ def test_it_refuses_must_for_a_run_that_does_not_exist(api: APIClient, project: 
     response = start(api, id="abc", resume="must")
 
     assert response.status_code == 400
+    message = "resume='must' but run 'abc' does not exist in project 'demo'."
     assert response.json() == {
-        "detail": "resume='must' but run 'abc' does not exist in project 'demo'."
+        "detail": message,
+        "code": "invalid",
+        "errors": [{"path": "resume", "message": message}],
     }
     assert not Run.objects.exists()
 

@@ -24,7 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from projects.access import create_project
 from projects.models import ApiKey, Membership, Role
 from runs.models import Run
-from sweeps import lifecycle
+from sweeps import state_machine
 from tests.sweep_pages.helpers import make_sweep
 
 IDENTITIES = ["anonymous", "outsider", "viewer", "editor", "admin"]
@@ -232,7 +232,7 @@ def world(db: None) -> dict[str, Any]:
     project = create_project(users["admin"], "demo")
     Membership.objects.create(project=project, user=users["editor"], role=Role.EDITOR)
     Membership.objects.create(project=project, user=users["viewer"], role=Role.VIEWER)
-    sweep = lifecycle.transition(make_sweep(project), "start")
+    sweep = state_machine.transition(make_sweep(project), "start")
     keys = {name: ApiKey.issue(user) for name, user in users.items()}
     return {
         "users": users,

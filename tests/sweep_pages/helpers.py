@@ -19,10 +19,13 @@ from runs.models import MetricPoint, Run, RunState
 from sweeps.config import SweepConfig
 from sweeps.lifecycle import create_sweep
 from sweeps.models import Sweep, Trial, TrialState
-from sweeps.sampling import suggest_random, suggest_trial
+from sweeps.sampling import suggest_random
+from sweeps.state_machine import suggest_trial
 from tests.conftest import PASSWORD
 
 HTMX = {"HX-Request": "true"}
+# What htmx sends from a sweep page's header buttons (hx-target="#sweep-header").
+HEADER = {**HTMX, "HX-Target": "sweep-header"}
 XSS = "<img src=x onerror=alert(1)>"
 CONFIG: dict[str, Any] = {
     "method": "random",
@@ -35,6 +38,11 @@ CONFIG: dict[str, Any] = {
         "epochs": {"value": 10},
     },
 }
+
+
+def row_target(sweep: Sweep) -> dict[str, str]:
+    """What htmx sends from a button in the sweep's row of the list (hx-target="closest tr")."""
+    return {**HTMX, "HX-Target": f"sweep-{sweep.pk}"}
 
 
 def make_sweep(project: Project, config: dict[str, Any] | None = None, **fields: Any) -> Sweep:
@@ -64,7 +72,7 @@ def run_trial(sweep_id: str, steps: int = 10, fail: bool = False) -> Trial:
         value = curve(final, step, steps)
         result = log_batch(run, {"rows": [{"step": step, "values": {"loss": value}}]})
         log_batch(run, {"summary": {"loss": value}})
-        if result.should_stop:
+        if result.stop_run:
             break
     finish_run(run, exit_code=1 if fail else 0)
     trial.refresh_from_db()
@@ -74,7 +82,7 @@ def run_trial(sweep_id: str, steps: int = 10, fail: bool = False) -> Trial:
 def bulk_trials(sweep: Sweep, count: int, steps: int = 0) -> list[Trial]:
     """`count` ended trials with runs (and `steps` points each), made with bulk_create."""
     config = SweepConfig.from_dict(sweep.config)
-    suggestions = [suggest_random(sweep, config, number) for number in range(count)]
+    suggestions = [suggest_random(config, sweep.seed, number) for number in range(count)]
     runs = Run.objects.bulk_create(
         [
             Run(project=sweep.project, name=f"{sweep.name}-{n}", state=RunState.FINISHED)

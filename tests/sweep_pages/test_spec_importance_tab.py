@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from projects.models import Project
-from sweeps.lifecycle import transition
 from sweeps.models import Sweep
+from sweeps.state_machine import transition
 from tests.sweep_pages.helpers import (
     CONFIG,
     UI_TIMEOUT_MS,

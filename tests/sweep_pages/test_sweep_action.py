@@ -8,10 +8,16 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from runs.models import RunState
-from sweeps.lifecycle import TRANSITIONS, transition
 from sweeps.models import Sweep, SweepState, TrialState
-from sweeps.sampling import suggest_trial
-from tests.sweep_pages.helpers import HTMX, UI_TIMEOUT_MS, detail_url, log_in, run_trial
+from sweeps.state_machine import ACTIONS, suggest_trial, transition
+from tests.sweep_pages.helpers import (
+    HEADER,
+    UI_TIMEOUT_MS,
+    detail_url,
+    log_in,
+    row_target,
+    run_trial,
+)
 
 LIST = reverse("sweeps:project_list", args=["demo"])
 
@@ -30,15 +36,15 @@ def test_it_redirects_anonymous_to_login(client: Client, sweep: Sweep) -> None:
 def test_it_hides_sweeps_from_non_members(client: Client, sweep: Sweep, other_user: Any) -> None:
     client.force_login(other_user)
 
-    for action in TRANSITIONS:
+    for action in ACTIONS:
         assert client.post(url(sweep, action)).status_code == 404
 
 
-@pytest.mark.parametrize("action", [*TRANSITIONS, "delete"])
+@pytest.mark.parametrize("action", [*ACTIONS, "delete"])
 def test_it_refuses_viewers(client: Client, sweep: Sweep, viewer: Any, action: str) -> None:
     client.force_login(viewer)
 
-    response = client.post(url(sweep, action), {"region": "row"}, headers=HTMX)
+    response = client.post(url(sweep, action), headers=row_target(sweep))
 
     assert response.status_code == 403
     sweep.refresh_from_db()
@@ -74,7 +80,7 @@ def test_it_ignores_a_next_url_elsewhere(client: Client, sweep: Sweep) -> None:
 def test_it_rerenders_the_row_for_htmx(client: Client, sweep: Sweep, editor: Any) -> None:
     client.force_login(editor)
 
-    response = client.post(url(sweep, "pause"), {"region": "row", "scope": "project"}, headers=HTMX)
+    response = client.post(url(sweep, "pause"), {"scope": "project"}, headers=row_target(sweep))
 
     content = response.content.decode()
     assert response.status_code == 200
@@ -90,7 +96,7 @@ def test_it_rerenders_the_header_on_the_sweep_page(client: Client, sweep: Sweep)
     transition(sweep, "start")
     client.force_login(sweep.project.owner)
 
-    response = client.post(url(sweep, "pause"), {"region": "header"}, headers=HTMX)
+    response = client.post(url(sweep, "pause"), headers=HEADER)
 
     content = response.content.decode()
     assert content.lstrip().startswith('<div id="sweep-header"')
@@ -105,7 +111,7 @@ def test_it_says_when_the_action_is_no_longer_legal(client: Client, sweep: Sweep
     transition(sweep, "cancel")
     client.force_login(sweep.project.owner)
 
-    response = client.post(url(sweep, "resume"), {"region": "row"}, headers=HTMX)
+    response = client.post(url(sweep, "resume"), headers=row_target(sweep))
     plain = client.post(url(sweep, "resume"), follow=True)
 
     assert response.status_code == 200
@@ -122,7 +128,7 @@ def test_it_cancels_with_a_confirmation_and_kills_running_trials(
     client.force_login(sweep.project.owner)
     page = client.get(LIST).content.decode()
 
-    client.post(url(sweep, "cancel"), {"region": "row"}, headers=HTMX)
+    client.post(url(sweep, "cancel"), headers=row_target(sweep))
 
     assert 'hx-confirm="Cancel this sweep? Its running trials are killed."' in page
     sweep.refresh_from_db()

@@ -16,6 +16,7 @@ from tests.sweep_pages.helpers import (
     accept_dialogs,
     log_in,
     make_sweep,
+    row_target,
     run_trial,
 )
 
@@ -84,7 +85,7 @@ def test_it_deletes_and_keeps_the_runs(client: Client, sweep: Sweep) -> None:
 def test_it_answers_a_row_delete_with_nothing(client: Client, sweep: Sweep, editor: Any) -> None:
     client.force_login(editor)
 
-    response = client.post(url(sweep), {"region": "row"}, headers=HTMX)
+    response = client.post(url(sweep), headers=row_target(sweep))
 
     assert response.status_code == 200
     assert response.content == b""

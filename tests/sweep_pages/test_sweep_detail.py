@@ -12,10 +12,8 @@ from playwright.sync_api import expect
 
 from projects.models import Project
 from sweeps import importance, plot_data
-from sweeps.lifecycle import transition
 from sweeps.models import Sweep, Trial, TrialState
-from sweeps.results import report_result
-from sweeps.sampling import suggest_trial
+from sweeps.state_machine import report_result, suggest_trial, transition
 from tests.sweep_pages.helpers import (
     CONFIG,
     DOCS_SCREENSHOTS,
@@ -540,7 +538,7 @@ def test_it_uses_the_same_queries_for_any_number_of_trials(
     sweep = make_sweep(project)
     bulk_trials(sweep, count, steps=5)
     # Importance is cached per sweep version; its recompute is pinned on its own below.
-    importance.importance(sweep)
+    importance.cached_or_compute(sweep)
     client.force_login(project.owner)
 
     for tab in TABS:

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from projects.access import create_project
 from projects.models import Project
-from sweeps.lifecycle import transition
 from sweeps.models import Sweep, SweepState
+from sweeps.state_machine import transition
 from tests.sweep_pages.helpers import CONFIG, HTMX, XSS, bulk_trials, make_sweep
 
 URL = reverse("sweeps:list")

@@ -10,9 +10,9 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from projects.models import Project
-from sweeps import importance, sampling
-from sweeps.lifecycle import transition
+from sweeps import importance, state_machine
 from sweeps.models import Sweep
+from sweeps.state_machine import transition
 from tests.sweep_pages.helpers import (
     CONFIG,
     HTMX,
@@ -141,7 +141,7 @@ def test_it_stops_polling_once_the_sweep_has_ended(client: Client, project: Proj
 
     run_trial(sweep.pk)
     run_trial(sweep.pk)
-    with pytest.raises(sampling.SweepUnavailable):
+    with pytest.raises(state_machine.SweepUnavailable):
         run_trial(sweep.pk)  # every grid point has run: the sweep finishes
     ended = client.get(url(sweep), headers=HTMX)
 
@@ -161,7 +161,7 @@ def test_it_uses_the_same_queries_for_any_number_of_trials(
 ) -> None:
     sweep = make_sweep(project)
     bulk_trials(sweep, count, steps=5)
-    importance.importance(sweep)  # cached per sweep version, as between two trial ends
+    importance.cached_or_compute(sweep)  # cached per sweep version, as between two trial ends
     client.force_login(project.owner)
 
     for tab in TABS:

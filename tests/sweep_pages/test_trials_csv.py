@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from projects.models import Project
 from sweeps.models import Sweep, Trial
-from sweeps.results import report_result
-from sweeps.sampling import suggest_trial
+from sweeps.state_machine import report_result, suggest_trial
 from tests.sweep_pages.helpers import CONFIG, bulk_trials, make_sweep
 
 

@@ -380,3 +380,13 @@ def test_point_key_is_canonical() -> None:
         {"a": None, "b": [1, {"x": 1, "y": 2}]}
     )
     assert point_key({"a": 1}) != point_key({"a": 1.0}) != point_key({"a": True})
+
+
+def test_a_decimal_step_samples_the_values_as_written() -> None:
+    """q: 0.1 samples 0.3, not 0.30000000000000004 (the grid stays W&B's numpy.arange)."""
+    param = param_of({"distribution": "q_uniform", "min": 0.0, "max": 0.5, "q": 0.1})
+    assert set(samples(param, n=200)) == {0.0, 0.1, 0.2, 0.3, 0.4, 0.5}
+
+    logs = param_of({"distribution": "q_log_uniform_values", "min": 0.1, "max": 1.0, "q": 0.1})
+    assert set(samples(logs, n=200)) <= set(discrete_values(logs))
+    assert 0.3 in discrete_values(logs)

@@ -10,7 +10,7 @@ from runs.ingest import log_batch
 from runs.lifecycle import finish_run
 from sweeps.config import hyperband_bands
 from sweeps.models import Sweep, Trial
-from sweeps.sampling import suggest_trial
+from sweeps.state_machine import suggest_trial
 from tests.sweeps.conftest import RANDOM
 
 STEPS = 30
@@ -33,7 +33,7 @@ def _log(trial: Trial, quality: float, step: int) -> bool:
     # The client sends the summary along: the last logged value of each key.
     loss = _loss(quality, step)
     row = {"step": step, "time": 1.0, "values": {"loss": loss}}
-    return log_batch(trial.run, {"rows": [row], "summary": {"loss": loss}}).should_stop
+    return log_batch(trial.run, {"rows": [row], "summary": {"loss": loss}}).stop_run
 
 
 def _stopped_at(sweep: Sweep) -> dict[int, int | None]:

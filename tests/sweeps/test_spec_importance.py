@@ -17,8 +17,7 @@ from projects.models import Project
 from sweeps import importance
 from sweeps.lifecycle import create_sweep
 from sweeps.models import Sweep
-from sweeps.results import report_result
-from sweeps.sampling import suggest_trial
+from sweeps.state_machine import report_result, suggest_trial
 
 CONFIG: dict[str, Any] = {
     "method": "random",
@@ -54,7 +53,7 @@ def sweep_of(project: Project) -> Callable[[int], Sweep]:
 def test_it_ranks_parameters_by_fanova_and_ped_anova(sweep_of: Callable[[int], Sweep]) -> None:
     sweep = sweep_of(60)
 
-    result = importance.importance(sweep)
+    result = importance.cached_or_compute(sweep)
 
     assert result is not None and result["trials"] == 60 and result["needed"] == 0
     fanova = result["fanova"]
@@ -71,7 +70,7 @@ def test_it_correlates_each_parameter_as_w_and_b_shows_it(
 ) -> None:
     sweep = sweep_of(60)
 
-    result = importance.importance(sweep)
+    result = importance.cached_or_compute(sweep)
 
     rows = {(c["parameter"], c["value"]): c["r"] for c in result["correlation"]["correlations"]}
     # Numbers as values: one correlation on the numbers; strings: one per value.
@@ -91,24 +90,28 @@ def test_it_correlates_each_parameter_as_w_and_b_shows_it(
 def test_it_says_how_many_more_trials_it_needs(sweep_of: Callable[[int], Sweep]) -> None:
     sweep = sweep_of(3)
 
-    result = importance.importance(sweep)
+    result = importance.cached_or_compute(sweep)
 
     assert (result["trials"], result["needed"], result["importances"]) == (3, 7, {})
     assert result["correlation"]["correlations"] == []
 
 
-def test_a_plain_read_computes_nothing(sweep_of: Callable[[int], Sweep]) -> None:
+def test_a_plain_read_computes_nothing(
+    sweep_of: Callable[[int], Sweep], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every result counts as quick, however loaded the machine: a stale one is redone.
+    monkeypatch.setattr(importance, "FRESH_BELOW", float("inf"))
     sweep = sweep_of(12)
 
     assert importance.stored(sweep) is None
-    importance.importance(sweep)
+    importance.cached_or_compute(sweep)
     trial = suggest_trial(sweep.pk)
     report_result(trial, [1.0])
     sweep.refresh_from_db()
 
     kept = importance.stored(sweep)
     assert kept is not None and kept["stale"] is True and kept["trials"] == 12
-    assert importance.importance(sweep)["trials"] == 13
+    assert importance.cached_or_compute(sweep)["trials"] == 13
 
 
 def test_only_the_request_that_claims_a_version_computes_it(
@@ -121,7 +124,7 @@ def test_only_the_request_that_claims_a_version_computes_it(
     assert importance._claim(first) is True
     assert importance._claim(second) is False
     # The loser gets what is stored (nothing yet) instead of computing it again.
-    assert importance.importance(second) is None
+    assert importance.cached_or_compute(second) is None
     row = Sweep.objects.get(pk=sweep.pk)
     assert row.importance_version == sweep.version and "claimed_at" in row.importance
 
@@ -132,7 +135,7 @@ def test_a_claim_whose_computation_died_is_taken_over(sweep_of: Callable[[int], 
     long_ago = (timezone.now() - importance.CLAIM_TIMEOUT - timedelta(seconds=1)).isoformat()
     Sweep.objects.filter(pk=sweep.pk).update(importance={"claimed_at": long_ago})
 
-    result = importance.importance(Sweep.objects.get(pk=sweep.pk))
+    result = importance.cached_or_compute(Sweep.objects.get(pk=sweep.pk))
 
     assert result is not None and result["trials"] == 12
     assert Sweep.objects.get(pk=sweep.pk).importance["version"] == sweep.version
@@ -157,7 +160,7 @@ def test_concurrent_requests_compute_a_version_once(
     def ask() -> None:
         start.wait()
         try:
-            answers.append(importance.importance(Sweep.objects.get(pk=sweep.pk)))
+            answers.append(importance.cached_or_compute(Sweep.objects.get(pk=sweep.pk)))
         finally:
             connection.close()
 
@@ -188,16 +191,16 @@ def test_a_slow_result_stands_for_a_while_instead_of_being_redone_per_trial(
     sweep_of: Callable[[int], Sweep],
 ) -> None:
     sweep = sweep_of(12)
-    first = importance.importance(sweep)
+    first = importance.cached_or_compute(sweep)
     # As if it had taken 2 s (a large sweep): redone only 20 s after it was computed.
     Sweep.objects.filter(pk=sweep.pk).update(importance=first | {"seconds": 2.0})
     trial = suggest_trial(sweep.pk)
     report_result(trial, [1.0])
 
-    kept = importance.importance(Sweep.objects.get(pk=sweep.pk))
+    kept = importance.cached_or_compute(Sweep.objects.get(pk=sweep.pk))
     later = (timezone.now() - timedelta(seconds=21)).isoformat()
     Sweep.objects.filter(pk=sweep.pk).update(importance=kept | {"computed_at": later})
-    redone = importance.importance(Sweep.objects.get(pk=sweep.pk))
+    redone = importance.cached_or_compute(Sweep.objects.get(pk=sweep.pk))
 
     assert (kept["stale"], kept["trials"]) == (True, 12)
     assert (redone["stale"], redone["trials"]) == (False, 13)

@@ -248,11 +248,10 @@ def test_it_feeds_failed_trials_to_bayes_as_impute_says(
     failing = suggest(api, sweep).json()
     api.post(f"/api/v1/runs/{failing['run_id']}/log/", {"summary": {"loss": 0.9}}, format="json")
     api.post(f"/api/v1/runs/{failing['run_id']}/finish/", {"exit_code": 1}, format="json")
-    from sweeps import sampling
+    from sweeps import sampling, state_machine
 
-    trials = list(sweep.trials.all())
     sweep.refresh_from_db()
     config_object = sampling.SweepConfig.from_dict(sweep.config)
-    kept = sampling._study(sweep, config_object, trials)
+    kept = sampling._study(state_machine.bayes_history(sweep, config_object))
     values = sorted(t.value for t in kept.study.get_trials() if t.value is not None)
     assert values == [0.2, 0.5, 0.9]
