@@ -160,6 +160,7 @@ class RunViewSet(viewsets.ModelViewSet):
             raise Invalid.sentence(str(error), "resume") from error
         except RunExists as error:
             raise Conflict(str(error)) from error
+        # Why the type: ignore below: For StartedRunSerializer's `resumed`; not a model field.
         started.run.resumed = started.resumed  # type: ignore[attr-defined]
         data = StartedRunSerializer(started.run, context=self.get_serializer_context()).data
         code = status.HTTP_200_OK if started.resumed else status.HTTP_201_CREATED

@@ -54,11 +54,12 @@ def sampled_steps(points: QuerySet[MetricPoint], samples: int) -> list[int] | No
     count, first, last = bounds["count"], bounds["first"], bounds["last"]
     if count <= samples:
         return None
+    every: range | list[int]
     if last - first + 1 == count:
         every = range(first, last + 1)
     else:
         ordered = points.order_by("step").values_list("step", flat=True).distinct()
-        every = list(ordered.iterator(chunk_size=10_000))  # type: ignore[assignment]
+        every = list(ordered.iterator(chunk_size=10_000))
     return spread(every, samples)
 
 
@@ -104,9 +105,9 @@ def downsample(
     for start in range(0, len(steps), size):
         indexes = range(start, min(start + size, len(steps)))
         keep.update((indexes[0], indexes[-1]))
-        finite = [i for i in indexes if values[i] is not None and math.isfinite(values[i])]  # type: ignore[arg-type]
+        finite = {i: v for i in indexes if (v := values[i]) is not None and math.isfinite(v)}
         if finite:
-            keep.add(min(finite, key=lambda i: values[i]))  # type: ignore[arg-type,return-value]
-            keep.add(max(finite, key=lambda i: values[i]))  # type: ignore[arg-type,return-value]
+            keep.add(min(finite, key=finite.__getitem__))
+            keep.add(max(finite, key=finite.__getitem__))
     ordered = sorted(keep)
     return [steps[i] for i in ordered], [values[i] for i in ordered]

@@ -181,6 +181,7 @@ def history_chart(points: list[TrialPoint], metric: str, goal: str) -> Chart:
     best_x = [p.number for p in complete]
     best_y: list[float] = []
     for p in complete:
+        # Why the type: ignore below: Complete trials here all have a finite value.
         value: float = p.value  # type: ignore[assignment]
         best_y.append(value if not best_y or better(goal, value, best_y[-1]) else best_y[-1])
     if best_x and best_x[-1] != drawn[-1].number:
@@ -264,9 +265,11 @@ def importance_chart(result: dict[str, Any] | None, complete: int, method: str =
     trials = block.get("trials") or (result or {}).get("trials") or 0
     note = f"{label}: {IMPORTANCE_NOTES[method]} over {trials} complete trials)"
     if trials < (result or {}).get("trials", 0):
+        # Why the type: ignore below: `trials` in result implies a result (the test just above).
         note += f", an even sample of the {result['trials']}"  # type: ignore[index]
     scores = block.get("importances") or {}
     if (result or {}).get("error"):
+        # Why the type: ignore below: An error implies a result (the test just above).
         return Chart(div, title, _empty(div, result["error"]), note=note)  # type: ignore[index]
     if not scores:
         return Chart(div, title, _empty(div, _needs_more(result, complete)), note=note)
@@ -402,6 +405,7 @@ def contour_axes(axes: list[Axis], importance: dict[str, Any] | None) -> list[Ax
     """The two most important parameters, else the first two numeric ones, else any two."""
     by_name = {axis.name: axis for axis in axes}
     scores = (importance or {}).get("importances") or {}
+    # Why the type: ignore below: Every name sorted is a key of scores, so get never answers None.
     ranked = [by_name[name] for name in sorted(scores, key=scores.get, reverse=True)]  # type: ignore[arg-type]
     ranked = [axis for axis in ranked if axis.name in by_name]
     if len(ranked) >= 2:
@@ -632,6 +636,7 @@ def pareto_chart(points: list[TrialPoint], metrics: list[dict[str, Any]]) -> Cha
     ]
     if not placed:
         return Chart(div, title, _empty(div, "No complete trials yet."), height=420)
+    # Why the type: ignore below: Placed trials have two finite objective values (above).
     front = sorted((p for p in placed if p.is_best), key=lambda p: p.objective[0])  # type: ignore[index]
     others = [p for p in placed if not p.is_best]
     hover = (

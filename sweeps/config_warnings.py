@@ -141,6 +141,7 @@ def _grid_warnings(param: Param) -> list[str]:
     if param.grid_points is not None:
         return [_discretized(param)]
     if param.distribution == "q_uniform":
+        # Why the type: ignore below: The config module guarantees min and max for q_uniform.
         low, high, q = float(param.min), float(param.max), float(_q(param))  # type: ignore[arg-type]
         steps = (high - low) / q
         if math.isclose(steps, round(steps), rel_tol=1e-9) and steps >= 1:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
@@ -93,9 +93,10 @@ class SweepForm(forms.Form):
         if projects is None:
             del self.fields["project"]
         else:
-            field = self.fields["project"]
-            field.queryset = projects  # type: ignore[attr-defined]
-            field.label_from_instance = lambda project: project.name  # type: ignore[attr-defined]
+            field = cast(forms.ModelChoiceField, self.fields["project"])
+            field.queryset = projects
+            # Why the type: ignore below: Django's documented way to label the choices.
+            field.label_from_instance = lambda project: project.name  # type: ignore[assignment]
         self.problems: list[tuple[str, str]] = []
         # Set by clean() when the config is valid; the view adds the metric's hint.
         self.config: sweep_config.SweepConfig | None = None

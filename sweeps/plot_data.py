@@ -274,6 +274,7 @@ def _best_index(rows: list[TrialPoint], goal: str) -> int | None:
     if not rows:
         return None
     pick = min if goal == "minimize" else max
+    # Why the type: ignore below: Rows are finished_points: every value is finite.
     return pick(range(len(rows)), key=lambda i: rows[i].value)  # type: ignore[arg-type,return-value]
 
 
@@ -288,6 +289,7 @@ def parallel_data(
     every = finished_points(points)
     rows = thinned(every, goal, limit) if limit else every
     dimensions = [_parameter_dimension(axis, rows) for axis in axes]
+    # Why the type: ignore below: Rows are finished_points: every value is finite.
     values = [float(p.value) for p in rows]  # type: ignore[arg-type]
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     dimensions.append(

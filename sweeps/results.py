@@ -76,6 +76,7 @@ def update_best(sweep: Sweep, trial: Trial) -> None:
         return
     best = sweep.best_trial
     goal = sweep.directions[0]
+    # Why the type: ignore below: Only a complete trial (which has a value) is compared here.
     if best is None or best.value is None or _better(goal, trial.value, best.value):  # type: ignore[arg-type]
         Trial.objects.filter(sweep=sweep, is_best=True).update(is_best=False)
         Trial.objects.filter(pk=trial.pk).update(is_best=True)

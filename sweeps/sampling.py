@@ -163,6 +163,7 @@ def _frozen(
             state=OptunaState.PRUNED,
             params=params,
             distributions=dists,
+            # Why the type: ignore below: A pruned trial's record always has its last value.
             intermediate_values={0: objective[0]},  # type: ignore[index]
         )
     if stand_in is not None:

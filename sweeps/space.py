@@ -44,6 +44,7 @@ QUANTILE = {"normal", "q_normal", "log_normal", "q_log_normal", "beta", "q_beta"
 
 def log_bounds(param: Param) -> tuple[float, float]:
     """The range of values a log-scale distribution produces."""
+    # Why the type: ignore below: The config module guarantees min and max here.
     low, high = float(param.min), float(param.max)  # type: ignore[arg-type]
     if param.distribution in ("log_uniform", "q_log_uniform"):
         return math.exp(low), math.exp(high)
@@ -58,8 +59,10 @@ def optuna_kind(param: Param) -> tuple[str, tuple[Any, ...]]:
     if kind in ("categorical", "categorical_w_probabilities"):
         return "categorical", (len(param.values or ()),)
     if kind == "int_uniform":
+        # Why the type: ignore below: The config module guarantees min and max here.
         return "int", (int(param.min), int(param.max))  # type: ignore[arg-type]
     if kind in ("uniform", "q_uniform"):
+        # Why the type: ignore below: The config module guarantees min and max here.
         return "float", (float(param.min), float(param.max), False)  # type: ignore[arg-type]
     if kind in LOG_SCALE:
         return "float", (*log_bounds(param), True)

@@ -151,6 +151,7 @@ class SweepRow:
 
 def row_of(sweep: Sweep) -> SweepRow:
     cap = sweep.run_cap
+    # Why the type: ignore below: trial_count, front_count: annotations of sweep_rows().
     progress = min(round(100 * sweep.trial_count / cap), 100) if cap else 0  # type: ignore[attr-defined]
     if len(sweep.metric) > 1:
         front = sweep.front_count  # type: ignore[attr-defined]

@@ -270,6 +270,7 @@ class CommandRunner:
         """Start the command in its own process group (Ctrl-C reaches the agent only)."""
         group: dict[str, Any] = {}
         if sys.platform == "win32":
+            # Why the type: ignore below: Windows only; the stubs checked here are Linux's.
             group["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         else:
             group["process_group"] = 0

@@ -202,6 +202,7 @@ class Config(MutableMapping[str, Any]):
     def __dir__(self) -> Iterable[str]:
         return [*super().__dir__(), *(key for key in self._data if key.isidentifier())]
 
+    # Why the type: ignore below: W&B's update takes allow_val_change; MutableMapping's does not.
     def update(  # type: ignore[override]
         self, other: ConfigSource = (), /, allow_val_change: bool | None = None, **kwargs: Any
     ) -> None:
@@ -271,6 +272,7 @@ class Summary(MutableMapping[str, Any]):
     def __repr__(self) -> str:
         return f"Summary({self._data!r})"
 
+    # Why the type: ignore below: Narrower than MutableMapping.update: a summary takes pairs.
     def update(self, other: Pairs = (), /, **kwargs: Any) -> None:  # type: ignore[override]
         """Set keys by hand; they keep these values whatever is logged later."""
         items = other.items() if isinstance(other, Mapping) else other

@@ -29,6 +29,7 @@ from sweeptracker_client.errors import SweepTrackerError
 try:
     import fcntl
 except ImportError:  # Windows
+    # Why the type: ignore below: Windows has no fcntl: the spool then locks nothing.
     fcntl = None  # type: ignore[assignment]
 
 HEADER_KEY = "sweeptracker_spool"
