@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime, time
 from typing import Any
@@ -200,13 +201,14 @@ def _pattern(operand: Any, path: str) -> str:
 # Fields --------------------------------------------------------------------------
 
 
-class Target:
+class Target(ABC):
     """A field the filters may name; each answers the operators that make sense for it."""
 
     name = ""
 
+    @abstractmethod
     def eq(self, value: Any, path: str) -> Q:
-        raise NotImplementedError
+        """The condition `field == value`; every field has one."""
 
     def any_of(self, values: list[Any], path: str) -> Q:
         return _any([self.eq(value, path) for value in values])
