@@ -35,6 +35,7 @@ from runs.serializers import (
     StartedRunSerializer,
 )
 from runs.signals import stop_requested
+from sweeptracker import read_only
 from sweeptracker.errors import Conflict, Invalid
 from sweeptracker.schema import CONFLICT
 
@@ -76,6 +77,17 @@ LIST_PARAMETERS = [
 class HistoryPagination(LimitOffsetPagination):
     default_limit = 10_000
     max_limit = 50_000
+
+
+# What PUT/PATCH may change; the other fields change through actions, or never.
+WRITABLE = ("name", "group", "job_type", "config", "summary", "tags", "notes")
+_ENDS = "ends through POST /api/v1/runs/{id}/finish/ (with exit_code, or state)"
+HINTS = {
+    "state": f"Read-only: a run {_ENDS}.",
+    "exit_code": f"Read-only: the exit code is set when a run {_ENDS}.",
+    "finished_at": f"Read-only: set when a run {_ENDS}.",
+    "heartbeat_at": "Read-only: set by POST /api/v1/runs/{id}/heartbeat/.",
+}
 
 
 class RunViewSet(viewsets.ModelViewSet):
@@ -173,6 +185,12 @@ class RunViewSet(viewsets.ModelViewSet):
 
     @extend_schema(parameters=RUN_ID_PARAMETERS)
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Change name, group, job_type, config, summary, tags or notes; a read-only field
+        (state, exit_code, ...) is a 400 naming the way it changes."""
+        context = self.get_serializer_context()
+        current = RunDetailSerializer(self.get_object(), context=context).data
+        if problems := read_only.read_only_writes(request.data, current, WRITABLE, HINTS):
+            raise Invalid(problems)
         return super().update(request, *args, **kwargs)
 
     @extend_schema(parameters=RUN_ID_PARAMETERS)

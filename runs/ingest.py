@@ -18,6 +18,7 @@ from runs.metric_definitions import (
 from runs.models import MetricPoint, Run
 from runs.signals import points_logged
 from runs.values import json_safe, to_float
+from sweeptracker import limits
 
 MAX_KEY_LENGTH = 255
 # The largest step a BigIntegerField holds.
@@ -125,6 +126,8 @@ def parse_summary(summary: Any) -> dict[str, Any]:
         return {}
     if not isinstance(summary, dict):
         raise BatchError({"summary": "must be an object of key to value"})
+    if (found := limits.long_string_path(summary, path="summary")) is not None:
+        raise BatchError({found: limits.string_length_message()})
     safe: dict[str, Any] = json_safe(summary)
     return safe
 

@@ -39,6 +39,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from runs.models import Run, RunState, RunTag
+from sweeptracker import limits
 from sweeptracker.list_filters import ListFilter, ListFilters
 
 COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
@@ -99,6 +100,8 @@ Aliases = dict[str, KeyTransform]
 
 def parse_filters(text: str) -> tuple[Q, Aliases]:
     """The condition a `filters` JSON object stands for, and the aliases it uses."""
+    if limits.text_too_deep(text):
+        raise FilterError({"filters": limits.json_depth_message()})
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:

@@ -14,6 +14,7 @@ from runs.metric_definitions import GOALS
 from runs.models import FINAL_STATE_CHOICES, MetricPoint, Run
 from runs.resume import RESUME_CHOICES
 from runs.values import json_safe, to_wire
+from sweeptracker.limits import BoundedJSONField
 
 
 class MetricSpecSerializer(serializers.Serializer):
@@ -43,8 +44,8 @@ class RunSerializer(serializers.ModelSerializer):
     tags = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, source="tag_names"
     )
-    config = serializers.JSONField(required=False)
-    summary = serializers.JSONField(required=False)
+    config = BoundedJSONField(required=False)
+    summary = BoundedJSONField(required=False)
     sweep = serializers.SerializerMethodField(help_text="The sweep this run is a trial of.")
     metric_definitions = serializers.DictField(
         child=MetricSpecSerializer(),

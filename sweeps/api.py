@@ -33,6 +33,7 @@ from sweeps.serializers import (
     TrialSerializer,
 )
 from sweeps.sweep_lists import SWEEP_LIST, TRIAL_LIST
+from sweeptracker import read_only
 from sweeptracker.errors import ConfigErrorSerializer, Conflict, ConflictErrorSerializer, Invalid
 from sweeptracker.schema import CONFLICT
 
@@ -43,22 +44,12 @@ LIFECYCLE_ACTIONS = ", ".join(state_machine.ACTIONS)
 def read_only_writes(data: Any, current: dict[str, Any]) -> dict[str, str]:
     """What a PUT/PATCH body tries to change that it may not: state, other read-only
     fields, unknown fields. Sending a read-only field's current value is no change."""
-    if not isinstance(data, dict):
-        return {}
-    problems = {}
-    for key, value in data.items():
-        if key in SweepUpdateSerializer.Meta.fields or current.get(key, object()) == value:
-            continue
-        if key == "state":
-            problems[key] = (
-                "The state changes only through the lifecycle actions "
-                f"({LIFECYCLE_ACTIONS}): POST /api/v1/sweeps/{current.get('id')}/<action>/."
-            )
-        elif key in current:
-            problems[key] = "Read-only; name, description and run_cap may change."
-        else:
-            problems[key] = "Unknown field; name, description and run_cap may change."
-    return problems
+    state = (
+        "The state changes only through the lifecycle actions "
+        f"({LIFECYCLE_ACTIONS}): POST /api/v1/sweeps/{current.get('id')}/<action>/."
+    )
+    writable = SweepUpdateSerializer.Meta.fields
+    return read_only.read_only_writes(data, current, writable, {"state": state})
 
 
 def sweep_stats(sweep: Sweep, compute: bool) -> dict[str, Any]:

@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sweeps import distributions
+from sweeps import config_yaml, distributions
 from sweeps.config_early import EarlyTerminate as EarlyTerminate
 from sweeps.config_early import hyperband_bands as hyperband_bands
 from sweeps.config_early import read_early_terminate
+from sweeps.config_limits import check_servable
 from sweeps.config_readers import (
     Problems,
     at,
@@ -35,6 +36,7 @@ from sweeps.config_readers import (
     positive,
     unknown_keys,
 )
+from sweeptracker import limits
 from sweeptracker.nul_characters import nul_path
 
 # What W&B's grid_search.py enumerates. We discretize the other kinds into `grid_points`
@@ -202,16 +204,27 @@ def _param_from_dict(data: dict[str, Any]) -> Param:
 
 
 def parse_text(text: str) -> object:
-    """The config in `text`, read as JSON or else as YAML; ConfigError on bad syntax."""
+    """The config in `text`, read as JSON or else as YAML; ConfigError on bad syntax or
+    past a limit (MAX_JSON_DEPTH, MAX_YAML_DEPTH, MAX_YAML_ALIASES)."""
+    as_json = text.lstrip().startswith("{")
+    # Python's json recurses: a text nested too deep never reaches it. YAML's reader
+    # counts its own depth (config_yaml), so a deep flow sequence is told in YAML's terms.
+    too_deep = limits.text_too_deep(text)
+    if too_deep and as_json:
+        raise ConfigError([("", f"the text {limits.json_depth_message()}")])
+    json_error = None
+    if not too_deep:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            json_error = error
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        json_error = error
-    try:
-        return yaml.safe_load(text)
+        return config_yaml.load(text)
+    except config_yaml.LimitError as error:
+        raise ConfigError([("", _yaml_error(error))]) from None
     except yaml.YAMLError as error:
         # A text that starts like JSON was meant as JSON: its error is the useful one.
-        if text.lstrip().startswith("{"):
+        if as_json and json_error is not None:
             where, what = f"line {json_error.lineno}, column {json_error.colno}", json_error.msg
             raise ConfigError([("", f"{where}: {what}")]) from None
         raise ConfigError([("", _yaml_error(error))]) from None
@@ -412,7 +425,12 @@ def _top_parameters(raw: dict[str, Any], problems: Problems) -> list[Param]:
     if "parameters" not in raw:
         problems.append(("parameters", "is required: a mapping of parameter names to settings"))
         return []
-    return _parameters(raw["parameters"], (), "parameters", problems)
+    params = _parameters(raw["parameters"], (), "parameters", problems)
+    limit = limits.max_sweep_parameters()
+    if len(params) > limit:
+        message = f"has {len(params)} parameters, more than MAX_SWEEP_PARAMETERS ({limit})"
+        problems.append(("parameters", message))
+    return params
 
 
 def _parameters(raw: object, prefix: tuple[str, ...], path: str, problems: Problems) -> list[Param]:
@@ -641,13 +659,17 @@ def _param_path(param: Param) -> str:
 
 
 def _check_rules(config: SweepConfig, problems: Problems) -> None:
-    if config.method == "grid":
+    before = len(problems)
+    check_servable(config, problems)
+    # Counting a grid's points divides by the numbers just refused, which could overflow.
+    countable = len(problems) == before
+    if config.method == "grid" and countable:
         _check_grid(config, problems)
     if config.method == "bayes":
         _check_bayes(config, problems)
     if config.optuna and config.method != "bayes":
         problems.append(("optuna", "only applies to method bayes"))
-    if config.without_replacement:
+    if config.without_replacement and countable:
         _check_without_replacement(config, problems)
     if config.early_terminate is not None and not config.metrics:
         message = "needs a metric to compare runs by; add metric: {name: ..., goal: ...}"
@@ -682,7 +704,9 @@ def _check_grid(config: SweepConfig, problems: Problems) -> None:
         message = "grid search tries every value: remove probabilities"
         problems.append((_param_path(param), message))
     for param in config.parameters:
-        if param.distribution == "q_uniform" and not distributions.discrete_values(param):
+        # numpy.arange(min, max, q) is empty exactly when min equals max (min <= max here);
+        # building it to find out could take a tiny q's billions of points.
+        if param.distribution == "q_uniform" and param.min == param.max:
             message = (
                 f"the grid over q_uniform is numpy.arange(min, max, q), which is empty when "
                 f"min equals max; write value: {param.min}"

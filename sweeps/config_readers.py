@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from typing import Any
 
 Problems = list[tuple[str, str]]
@@ -49,7 +50,11 @@ def number(raw: object, path: str, problems: Problems, integer: bool = False) ->
     """`raw` as a finite int or float, or None after recording why it is not one."""
     wanted = "an integer" if integer else "a number"
     if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
+        if abs(raw) <= sys.float_info.max:
+            return raw
+        # Every number is used as a float somewhere; 10**400 is none.
+        problems.append((path, f"must be within ±{sys.float_info.max:g}, the float range"))
+        return None
     if isinstance(raw, float) and math.isfinite(raw) and not integer:
         return raw
     if isinstance(raw, str) and _finite_float(raw) is not None:

@@ -16,6 +16,9 @@ numpy Generator instead of Python's `random`:
 - q_X: round(X / q) · q, rounding half to even (numpy); an int q gives an int, a
   float q (W&B's default is 1.0) a float.
 
+Every value then goes through `clip`, as bayes's values do (`sweeps.space.to_value`): finite
+and inside what the parameter can take, whatever rounding or overflow did at an edge.
+
 Grids follow `grid_search.py`: int_uniform is range(min, max + 1) and q_uniform is
 numpy.arange(min, max, q), which leaves out max. Points are keyed by `Param.name`.
 The kinds W&B's grid refuses get `grid_points` values (see `spaced_values`).
@@ -50,6 +53,7 @@ DISCRETE = (
 )
 # How far a value given from outside may stray from a bound or a multiple of q.
 _TOLERANCE = 1e-9
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 def sample(param: Param, rng: np.random.Generator) -> Any:
@@ -64,8 +68,36 @@ def sample(param: Param, rng: np.random.Generator) -> Any:
         return int(rng.integers(low, high + 1))
     raw = _draw(param, rng)
     if kind.startswith("q_"):
-        return quantize(raw, _step(param))
-    return float(raw)
+        raw = _within(raw, *_range(kind.removeprefix("q_"), param))
+        return clip(param, quantize(raw, _step(param)))
+    return clip(param, float(raw))
+
+
+def clip(param: Param, value: Any) -> Any:
+    """`value` made finite and put inside what `param` can take: its declared bounds, the
+    range its distribution produces, or for a q_ kind the first and last reachable multiple
+    of q. Samplers that round or overflow at the edges (exp(max), a quantile near 1, a
+    float coordinate a hair past a bound) give back a value the config allows."""
+    kind = param.distribution
+    if kind in ("constant", *CATEGORICAL):
+        return value
+    if kind == "int_uniform":
+        low, high = _bounds(param)
+        return min(max(int(value), low), high)
+    low, high = _range(kind.removeprefix("q_"), param)
+    if kind.startswith("q_"):
+        q = _step(param)
+        low, high = (quantize(b, q) if math.isfinite(b) else b for b in (low, high))
+    result = _within(value, low, high)
+    return int(result) if isinstance(value, int) else result
+
+
+def _within(value: float, low: float, high: float) -> float:
+    """`value` as a finite float in [low, high] (either may be infinite); NaN goes to an end."""
+    number = float(value)
+    if math.isnan(number):
+        number = low if math.isfinite(low) else high if math.isfinite(high) else 0.0
+    return min(max(number, low, -_FLOAT_MAX), high, _FLOAT_MAX)
 
 
 def sample_point(params: Sequence[Param], rng: np.random.Generator) -> dict[str, Any]:
@@ -198,11 +230,14 @@ def spaced_values(param: Param, count: int) -> list[Any]:
         raw = spread(low, high, count).tolist()
     result: list[Any] = []
     for value in raw:
-        # Twelve digits: linspace's 0.30000000000000004 goes to the run as 0.3.
-        rounded = float(f"{value:.12g}")
+        # Twelve digits: linspace's 0.30000000000000004 goes to the run as 0.3. A quantile
+        # of an extreme beta can be NaN: it goes to an end of the range first.
+        rounded = float(f"{_within(value, *_range(kind, param)):.12g}")
         if param.distribution.startswith("q_"):
             # + 0: rounding -0.4 gives -0.0, which the run would get as "-0.0".
             rounded = quantize(rounded, _step(param)) + 0
+        # Twelve digits may step past a bound (min 0.1234567890123456 reads 0.123456789012).
+        rounded = clip(param, rounded)
         if not result or rounded != result[-1]:
             result.append(rounded)
     return result

@@ -142,13 +142,23 @@ def _study_state(trial: TrialRecord) -> str:
     return trial.state
 
 
+def _coordinates(internal: Mapping[str, Any], dists: dict[str, BaseDistribution]) -> dict[str, Any]:
+    """The stored coordinates of `dists`, a float one read back as a float: PostgreSQL's
+    jsonb gives 1e20 back as the integer 100000000000000000000, which numpy cannot log."""
+    return {
+        name: float(internal[name]) if isinstance(dist, FloatDistribution) else internal[name]
+        for name, dist in dists.items()
+        if name in internal
+    }
+
+
 def _frozen(
     trial: TrialRecord,
     internal: dict[str, Any],
     dists: dict[str, BaseDistribution],
     stand_in: list[float] | None,
 ) -> optuna.trial.FrozenTrial | None:
-    params = {name: internal[name] for name in dists if name in internal}
+    params = _coordinates(internal, dists)
     if len(params) != len(dists):
         return None
     state, objective = _study_state(trial), trial.objective
@@ -311,7 +321,7 @@ def _warm_start(
 ) -> list[Any]:
     """The complete trials of the sweep this one was started from, as prior knowledge."""
     return [
-        create_trial(params={n: internal[n] for n in dists}, distributions=dists, values=values)
+        create_trial(params=_coordinates(internal, dists), distributions=dists, values=values)
         for internal, values in source
         if values and all(n in internal for n in dists)
     ]

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sweeps.models import Sweep, Trial
+from sweeptracker.limits import BoundedJSONField
 
 if TYPE_CHECKING:
     from projects.models import Project
@@ -83,7 +84,7 @@ class SweepSerializer(serializers.ModelSerializer):
 
 class NewSweepSerializer(serializers.Serializer):
     project = serializers.SlugField(help_text="Slug of a project you may edit.")
-    config = serializers.JSONField(help_text="The W&B sweep config: an object, or YAML/JSON text.")
+    config = BoundedJSONField(help_text="The W&B sweep config: an object, or YAML/JSON text.")
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
     seed = serializers.IntegerField(required=False, min_value=0, max_value=2**62)

@@ -8,7 +8,8 @@ Optuna samples in its own coordinates; the run gets the W&B value:
 
 - categorical values: an index into `values` (so lists, dicts and None work);
   probabilities are not modelled by Bayesian samplers.
-- int_uniform: an int in [min, max]. uniform: a float in [min, max].
+- int_uniform: an int in [min, max] (over more than MAX_INT_CHOICES integers, a float
+  rounded to the nearest int). uniform: a float in [min, max].
 - log_uniform, log_uniform_values, inv_log_uniform, inv_log_uniform_values: a float
   on a log scale over the range of values they produce.
 - q_*: the unquantized variable, then rounded to a multiple of q as W&B does.
@@ -26,7 +27,7 @@ from typing import Any
 from scipy.special import betainc
 
 from sweeps.config import Param
-from sweeps.distributions import quantile, quantize
+from sweeps.distributions import clip, quantile, quantize
 
 # Quantile mappings stay off the exact ends, where normal quantiles are infinite.
 U_LOW, U_HIGH = 1e-6, 1 - 1e-6
@@ -39,6 +40,8 @@ LOG_SCALE = {
     "q_log_uniform",
     "q_log_uniform_values",
 }
+# The widest int_uniform shown to Optuna as integers; wider ones are a float coordinate.
+MAX_INT_CHOICES = 100_000
 QUANTILE = {"normal", "q_normal", "log_normal", "q_log_normal", "beta", "q_beta"}
 
 
@@ -60,7 +63,12 @@ def optuna_kind(param: Param) -> tuple[str, tuple[Any, ...]]:
         return "categorical", (len(param.values or ()),)
     if kind == "int_uniform":
         # Why the type: ignore below: The config module guarantees min and max here.
-        return "int", (int(param.min), int(param.max))  # type: ignore[arg-type]
+        low, high = int(param.min), int(param.max)  # type: ignore[arg-type]
+        if high - low > MAX_INT_CHOICES:
+            # Optuna's GPSampler lists every integer of an int distribution (numpy.arange):
+            # 2**53 of them is no array. A wide range is a float coordinate, rounded back.
+            return "float", (float(low), float(high), False)
+        return "int", (low, high)
     if kind in ("uniform", "q_uniform"):
         # Why the type: ignore below: The config module guarantees min and max here.
         return "float", (float(param.min), float(param.max), False)  # type: ignore[arg-type]
@@ -72,12 +80,16 @@ def optuna_kind(param: Param) -> tuple[str, tuple[Any, ...]]:
 
 
 def to_value(param: Param, internal: Any) -> Any:
-    """The W&B value for Optuna's coordinate of `param`."""
+    """The W&B value for Optuna's coordinate of `param`, finite and inside its bounds."""
+    return clip(param, _to_value(param, internal))
+
+
+def _to_value(param: Param, internal: Any) -> Any:
     kind = param.distribution
     if kind in ("categorical", "categorical_w_probabilities"):
         return (param.values or ())[int(internal)]
     if kind == "int_uniform":
-        return int(internal)
+        return int(round(internal))
     if kind in ("uniform", "log_uniform", "log_uniform_values"):
         return float(internal)
     if kind in ("inv_log_uniform", "inv_log_uniform_values"):

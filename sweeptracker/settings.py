@@ -153,6 +153,15 @@ GRID_RETRY_LIMIT = envint("GRID_RETRY_LIMIT", 2)
 # A sweep whose first this-many trials to end all failed is failed (W&B's agent gives up
 # after 5 initial failures too); 0 never fails a sweep.
 SWEEP_MAX_INITIAL_FAILURES = envint("SWEEP_MAX_INITIAL_FAILURES", 5)
+# Limits on the shape of input (docs/security.md): nesting past these is refused before
+# Python's recursive parsers see it (a RecursionError would be a 500).
+MAX_JSON_DEPTH = envint("MAX_JSON_DEPTH", 64)
+MAX_YAML_DEPTH = envint("MAX_YAML_DEPTH", 64)
+# Aliases in a sweep's YAML, counting those an alias repeats ("billion laughs").
+MAX_YAML_ALIASES = envint("MAX_YAML_ALIASES", 100)
+MAX_SWEEP_PARAMETERS = envint("MAX_SWEEP_PARAMETERS", 1000)
+# Characters in one string of a run's config or summary (keys too).
+MAX_STRING_LENGTH = envint("MAX_STRING_LENGTH", 65536)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

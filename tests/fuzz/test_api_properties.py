@@ -243,3 +243,122 @@ def test_random_query_parameters_are_answered(
             assert response.status_code in {200, 400, 404}, response.status_code
 
     check()
+
+
+# Hostile shapes (issue 15): extremes the strategies above rarely reach. -------------------
+
+FLOAT_EXTREMES = st.sampled_from(
+    [5e-324, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, -1.7976931348623157e308]
+    + [-0.0, 1e308, 1 - 2**-53]
+) | st.floats(allow_subnormal=True, min_value=-1e-300, max_value=1e-300)
+HUGE_INTS = st.sampled_from([2**53 + 1, 2**63 - 1, 2**63, -(2**63) - 1, 2**64, 10**100]) | (
+    st.integers(min_value=-(2**300), max_value=2**300)
+)
+LONG_TEXT = st.sampled_from(["x" * 65536, "ü" * 65537, "[{" * 40000, "a\\" * 1000])
+HOSTILE_SCALARS = SCALARS | FLOAT_EXTREMES | HUGE_INTS | LONG_TEXT
+HOSTILE_VALUES = st.recursive(
+    HOSTILE_SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+DEPTH_LIMIT = 64  # settings.MAX_JSON_DEPTH's default
+
+
+@st.composite
+def nested_text(draw: Any) -> tuple[str, int]:
+    """JSON text nested `depth` levels (lists and objects mixed), written as text since
+    json.dumps itself recurses; and that depth."""
+    depth = draw(st.integers(min_value=1, max_value=3000))
+    kinds = draw(st.lists(st.booleans(), min_size=depth, max_size=depth))
+    leaf = json.dumps(draw(HOSTILE_SCALARS))
+    opens = "".join('{"k":' if kind else "[" for kind in kinds)
+    closes = "".join("}" if kind else "]" for kind in reversed(kinds))
+    return opens + leaf + closes, depth
+
+
+@st.composite
+def yaml_with_aliases(draw: Any) -> str:
+    """A sweep config in YAML whose parameters share nodes through anchors and aliases,
+    after a chain of anchors that alias each other `width` times per level."""
+    levels = draw(st.integers(min_value=0, max_value=6))
+    width = draw(st.integers(min_value=1, max_value=12))
+    chain = "".join(
+        f"  c{level}: &c{level} {{values: [{', '.join([f'*c{level - 1}'] * width)}]}}\n"
+        if level
+        else "  c0: &c0 {values: [1, 2]}\n"
+        for level in range(levels + 1)
+    )
+    shared = draw(st.sampled_from(["{min: 0.001, max: 0.1}", "{values: [a, b]}", "{value: 3}"]))
+    uses = draw(st.integers(min_value=0, max_value=120))
+    reuse = "".join(f"  p{index}: *shared\n" for index in range(uses))
+    return (
+        f"method: {draw(st.sampled_from(['random', 'bayes', 'grid']))}\n"
+        "metric: {name: loss}\n"
+        f"parameters:\n  base: &shared {shared}\n{reuse}{chain}"
+    )
+
+
+def test_nested_bodies_are_refused_past_the_limit(
+    api: APIClient, project: Project, run: Run
+) -> None:
+    urls = ["/api/v1/projects/", "/api/v1/runs/", f"/api/v1/runs/{run.pk}/log/", "/api/v1/sweeps/"]
+    urls += [f"/api/v1/runs/{run.pk}/", f"/api/v1/projects/{project.slug}/"]
+
+    @FUZZ
+    @given(shape=nested_text(), url=st.sampled_from(urls))
+    def check(shape: tuple[str, int], url: str) -> None:
+        text, depth = shape
+        method = (
+            api.post if url.endswith(("/projects/", "/runs/", "/log/", "/sweeps/")) else api.patch
+        )
+        response = method(url, text, content_type="application/json")
+        assert_answered(response)
+        if depth > DEPTH_LIMIT:
+            assert response.status_code == 400
+            assert "MAX_JSON_DEPTH" in response.json()["detail"]
+
+    check()
+
+
+def test_extreme_values_in_runs_are_stored_or_refused(
+    api: APIClient, client: Client, project: Project, run: Run
+) -> None:
+    client.force_login(project.owner)
+
+    @FUZZ
+    @given(config=st.dictionaries(TEXT, HOSTILE_VALUES, max_size=4), value=HOSTILE_VALUES)
+    def check(config: dict[str, Any], value: Any) -> None:
+        body = {"project": project.slug, "config": config, "summary": {"s": value}}
+        created = post_json(api, "/api/v1/runs/", body)
+        assert_answered(created)
+        logged = post_json(api, f"/api/v1/runs/{run.pk}/log/", {"summary": {"s": value}})
+        assert_answered(logged)
+        patched = api.patch(
+            f"/api/v1/runs/{run.pk}/",
+            json.dumps({"config": config}),
+            content_type="application/json",
+        )
+        assert_answered(patched)
+        for answer in (created, patched):
+            if answer.status_code in (200, 201):
+                pk = answer.json()["pk"]
+                assert_answered(api.get(f"/api/v1/runs/{pk}/"))
+                assert client.get(f"/p/{project.slug}/runs/{pk}/").status_code == 200
+        assert client.get(f"/p/{project.slug}/").status_code == 200
+
+    check()
+
+
+def test_yaml_anchors_and_aliases_are_bounded(api: APIClient, project: Project) -> None:
+    @FUZZ
+    @given(text=yaml_with_aliases())
+    def check(text: str) -> None:
+        response = post_json(api, "/api/v1/sweeps/", {"project": project.slug, "config": text})
+        assert_answered(response)
+        if response.status_code != 201:
+            return
+        sweep = response.json()["id"]
+        suggestion = api.post(f"/api/v1/sweeps/{sweep}/suggest/")
+        assert_answered(suggestion)
+
+    check()
