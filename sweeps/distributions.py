@@ -248,7 +248,11 @@ def quantile(param: Param, u: float) -> float:
     before any rounding to q."""
     kind = param.distribution.removeprefix("q_")
     if kind == "beta":
-        return float(betaincinv(_or(param.a, 1.0), _or(param.b, 1.0), u))
+        a, b = _or(param.a, 1.0), _or(param.b, 1.0)
+        value = float(betaincinv(a, b, u))
+        # With both shapes near the float limit scipy answers NaN; such a beta is a point
+        # mass at its mean a / (a + b), written so that a + b cannot overflow.
+        return value if math.isfinite(value) else 1.0 / (1.0 + b / a)
     value = NormalDist(_or(param.mu, 0.0), _or(param.sigma, 1.0)).inv_cdf(u)
     return math.exp(value) if kind == "log_normal" else value
 

@@ -101,7 +101,7 @@ def _to_value(param: Param, internal: Any) -> Any:
 
 def _from_quantile(param: Param, u: float) -> float | int:
     value = quantile(param, u)
-    if param.distribution.startswith("q_"):
+    if param.distribution.startswith("q_") and math.isfinite(value):
         return quantize(value, 1.0 if param.q is None else param.q)
     return value
 
@@ -118,6 +118,8 @@ def to_internal(param: Param, value: Any) -> Any:
     if kind == "int_uniform":
         return int(value)
     value = float(value)
+    if not math.isfinite(value):
+        return None
     if kind in QUANTILE:
         return min(max(_cdf(param, value), U_LOW), U_HIGH)
     low, high, _ = optuna_kind(param)[1]
@@ -129,7 +131,9 @@ def _cdf(param: Param, value: float) -> float:
     if kind in ("beta", "q_beta"):
         a = 1.0 if param.a is None else float(param.a)
         b = 1.0 if param.b is None else float(param.b)
-        return float(betainc(a, b, min(max(value, 0.0), 1.0)))
+        share = float(betainc(a, b, min(max(value, 0.0), 1.0)))
+        # NaN with both shapes near the float limit: a point mass at the mean a / (a + b).
+        return share if math.isfinite(share) else float(value >= 1.0 / (1.0 + b / a))
     mu = 0.0 if param.mu is None else float(param.mu)
     sigma = 1.0 if param.sigma is None else float(param.sigma)
     if kind in ("log_normal", "q_log_normal"):

@@ -176,7 +176,7 @@ def bayes_phases(settings: Any) -> None:
     settings.GP_MAX_TRIALS = GP_TRIALS
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=FIXTURES)
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=FIXTURES)
 @given(params=parameters)
 def test_random_serves_every_config_it_accepts(project: Project, params: dict[str, Any]) -> None:
     _serve(project, _config("random", params))
@@ -188,7 +188,7 @@ def test_grid_serves_every_config_it_accepts(project: Project, params: dict[str,
     _serve(project, _config("grid", params))
 
 
-@settings(max_examples=30, deadline=None, database=None, suppress_health_check=FIXTURES)
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=FIXTURES)
 @given(params=parameters)
 def test_bayes_serves_every_config_it_accepts_through_both_samplers(
     project: Project, bayes_phases: None, params: dict[str, Any]
@@ -233,6 +233,8 @@ def test_it_refuses_what_cannot_be_served_naming_path_and_limit(
         {"distribution": "int_uniform", "min": -(2**53), "max": 2**53},
         {"distribution": "log_normal", "mu": 0.0, "sigma": 69.0},
         {"distribution": "beta", "a": 1e-300, "b": 1e300},
+        # scipy's beta quantile and CDF are NaN with both shapes near the float limit.
+        {"distribution": "q_beta", "a": 1.7e308, "b": 1.7e308, "q": 0.01},
         {"distribution": "uniform", "min": -0.0, "max": 1e-100},
         {"distribution": "uniform", "min": 5e-324, "max": 5e-324},
     ],
