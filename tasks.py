@@ -30,16 +30,21 @@ def sh(*args: object, env: dict[str, str] | None = None) -> None:
 def ensure_venv() -> None:
     """Create .venv and install, again only when the requirements changed."""
     if not PYTHON.exists():
-        print("Creating .venv ...", flush=True)
+        step("Creating .venv")
         sh(sys.executable, "-m", "venv", VENV)
-    inputs = [ROOT / "requirements.txt", ROOT / "client" / "pyproject.toml"]
+    inputs = [ROOT / name for name in ("requirements.txt", "requirements-torch.txt")]
+    inputs.append(ROOT / "client" / "pyproject.toml")
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in inputs)).hexdigest()
     stamp = VENV / ".installed"
     if stamp.exists() and stamp.read_text() == digest:
         return
-    print("Installing requirements ...", flush=True)
+    step("Installing the requirements into .venv (once, and again when they change)")
     sh(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     sh(PYTHON, "-m", "pip", "install", "--quiet", "-r", "requirements.txt")
+    # torch's CPU build from PyTorch's index (see requirements-torch.txt). Where that index
+    # is out of reach and a local wheel serves, pip warns twice and goes on.
+    torch = ("--no-deps", "--retries", "2", "-r", "requirements-torch.txt")
+    sh(PYTHON, "-m", "pip", "install", "--quiet", *torch)
     sh(PYTHON, "-m", "pip", "install", "--quiet", "-e", "./client")
     stamp.write_text(digest)
 
@@ -55,10 +60,15 @@ def wait_for(url: str, deadline: float) -> None:
             time.sleep(0.2)
 
 
+def step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
 def run() -> None:
     ensure_venv()
-    print("Migrating the SQLite database ...", flush=True)
+    step("Migrating the SQLite database (db.sqlite3)")
     sh(PYTHON, "manage.py", "migrate", "--verbosity", "0")
+    step(f"Creating the demo user {DEMO_USER!r} and an API key for the demo's client")
     key = (
         subprocess.run(
             [PYTHON, "manage.py", "create_demo_user", DEMO_USER, DEMO_PASSWORD],
@@ -74,11 +84,15 @@ def run() -> None:
     local = {"SECURE_COOKIES": "false", **os.environ}
     # gunicorn with the production settings of gunicorn.conf.py: Django's development
     # server stalls ~45 ms per request, so what a newcomer measures is what production does.
-    print(f"Starting gunicorn on {ADDRESS} (SQLite) ...", flush=True)
+    # Its start-up notes and a line per request (ACCESS_LOG, off unless set) would bury
+    # the demo's progress: only its warnings and errors show.
+    access = os.environ.get("ACCESS_LOG") or "off (ACCESS_LOG=- prints each request)"
+    step(f"Starting gunicorn on {ADDRESS} with SQLite; request log: {access}")
+    quiet = {"GUNICORN_LOG_LEVEL": os.environ.get("GUNICORN_LOG_LEVEL", "warning")}
     server = subprocess.Popen(
         [BIN / "gunicorn", "sweeptracker.wsgi", "--config", "gunicorn.conf.py"],
         cwd=ROOT,
-        env={**local, "BIND": ADDRESS},
+        env={**local, **quiet, "BIND": ADDRESS},
     )
     # Stopped by a signal as by Ctrl-C: the finally below stops gunicorn too, never orphaned.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -90,7 +104,7 @@ def run() -> None:
             "SWEEPTRACKER_API_KEY": key,
             "SWEEPTRACKER_PROJECT": "demo",
         }
-        print("Logging the demo runs and a 15-trial sweep through the client ...", flush=True)
+        step("Logging the demo runs and a 15-trial sweep through the client (about a minute)")
         sh(PYTHON, "examples/demo_runs.py", env=env)
         print(f"\nSweepTracker is serving at http://{ADDRESS}/")
         print(f"Log in as {DEMO_USER} / {DEMO_PASSWORD}. Ctrl-C stops the server.\n", flush=True)

@@ -246,7 +246,7 @@ def check_mlflow(backend: str, outcome: Outcome) -> None:
 
 def ours(kind: str, args: argparse.Namespace) -> list[Outcome]:
     """Our points/s with 1 client, then with `--clients`, each checked in the database."""
-    with fresh_database(kind, "st_bench_ingest") as url:
+    with fresh_database(kind, "ingest") as url:
         manage(url, "migrate", "--verbosity", "0")
         key = manage(url, "create_api_key", "bench").strip().splitlines()[-1]
         with production_server(url, WORKERS) as base:
@@ -374,7 +374,7 @@ def wait_for(url: str, server: subprocess.Popen[bytes], log: str) -> None:
 def mlflow(python: str, kind: str, args: argparse.Namespace) -> list[Outcome]:
     """MLflow's log_batch with 1 and `--clients` clients, and log_metric with 1."""
     with (
-        fresh_database(kind, "st_bench_mlflow") as url,
+        fresh_database(kind, "mlflow") as url,
         tempfile.TemporaryDirectory() as folder,
     ):
         backend = url.replace("postgres://", "postgresql+psycopg://")

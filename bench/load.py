@@ -1,7 +1,7 @@
 """Load: many real agents on a random and a bayes sweep at once; nothing lost, nothing twice.
 
     python bench/load.py [--agents 32] [--random-cap 500] [--bayes-cap 200] [--points 100]
-                         [--db postgres|sqlite] [--workers N]
+                         [--db postgres|sqlite] [--workers N] [--no-optuna]
 
 gunicorn with the production config (gunicorn.conf.py, `--workers` processes,
 default a worker per core plus one) on a fresh database; a random sweep and a
@@ -20,6 +20,12 @@ and finished runs per sweep, every run holds exactly `--points` points, steps
 0..points-1 with the values the agent logged, and the trial's value is the last
 one. Prints a markdown table; exits 1 when a check fails.
 tests/load/test_load.py runs the same code, smaller, against the test database.
+
+Then, unless `--no-optuna`, the same load by Optuna with its RDB storage on the same
+database (bench/optuna_peer.py): as many processes, a random study and a bayes study
+(GP below GP_MAX_TRIALS complete trials, TPE from there, as our default bayes), each
+trial reporting the same points as intermediate values; its table follows ours, with
+the trials/s of both side by side.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -46,11 +52,18 @@ from bench.agents import READY, RESULT, curve, release_together, warm  # noqa: E
 from bench.common import (  # noqa: E402
     PYTHON,
     ROOT,
+    Target,
     fresh_database,
+    gp_max_trials,
     machine,
     manage,
+    print_targets,
     production_server,
+    rdb_url,
 )
+
+if TYPE_CHECKING:
+    from bench.optuna_peer import PeerLoad
 
 THIS = Path(__file__).resolve()
 METRIC = "loss"
@@ -145,7 +158,9 @@ def agent_main(job: dict[str, Any]) -> dict[str, Any]:
 # The parent's side.
 
 
-def run_agents(jobs: list[dict[str, Any]], env: dict[str, str], seconds: float) -> list[dict]:
+def run_agents(
+    jobs: list[dict[str, Any]], env: dict[str, str], seconds: float
+) -> list[dict[str, Any]]:
     """Start one agent process per job, let them go together, and collect what they did."""
     procs = [
         subprocess.Popen(
@@ -300,8 +315,8 @@ def audit(sweep_ids: list[str], points: int) -> dict[str, Any]:
         runs = Counter(Run.objects.filter(trial__sweep=sweep).values_list("state", flat=True))
         if runs != Counter({"finished": sweep.run_cap}):
             problems.append(f"{name}: runs {dict(runs)}")
-        found = check_points(sweep, points, problems)
-        lost, duplicated, stored = lost + found[0], duplicated + found[1], stored + found[2]
+        counts = check_points(sweep, points, problems)
+        lost, duplicated, stored = lost + counts[0], duplicated + counts[1], stored + counts[2]
     found = set(Sweep.objects.filter(pk__in=sweep_ids).values_list("pk", flat=True))
     problems += [f"sweep {pk} is missing" for pk in sorted(set(sweep_ids) - found)]
     return {"problems": problems, "lost": lost, "duplicated": duplicated, "stored": stored}
@@ -312,7 +327,7 @@ def check_points(sweep: Any, points: int, problems: list[str]) -> tuple[int, int
     from runs.models import MetricPoint
     from sweeps.models import Trial
 
-    trials = {t.run_id: t for t in Trial.objects.filter(sweep=sweep)}
+    trials = {t.run_id: t for t in Trial.objects.filter(sweep=sweep) if t.run_id is not None}
     # In the agent's order of the params: a float sum depends on it.
     logged = {
         run_id: curve({name: t.params[name] for name in PARAMS}, points)
@@ -347,7 +362,7 @@ def problems_of(load: Load, audited: dict[str, Any]) -> list[str]:
     found = [f"{load.errors_5xx} answers were 5xx"] if load.errors_5xx else []
     found += load.agent_errors[:10]
     found += [problem for sweep in load.sweeps for problem in sweep.problems]
-    return found + audited["problems"]
+    return found + list(audited["problems"])
 
 
 # The bench.
@@ -368,9 +383,12 @@ def warm_bayes(session: requests.Session, api: str, workers: int) -> None:
         requests.post(f"{url}/suggest/", headers=session.headers, timeout=120).raise_for_status()
 
 
-def measure(kind: str, plan: Plan, workers: int) -> tuple[Load, dict[str, Any]]:
-    """One load run on a fresh database of `kind`, and the database's audit after it."""
-    with fresh_database(kind, "st_bench_load") as url, tempfile.TemporaryDirectory() as folder:
+def measure(
+    kind: str, plan: Plan, workers: int, peer: bool
+) -> tuple[Load, dict[str, Any], PeerLoad | None]:
+    """One load run on a fresh database of `kind`, the database's audit after it, and
+    (`peer`) the same load by Optuna's RDB storage on the same database."""
+    with fresh_database(kind, "load") as url, tempfile.TemporaryDirectory() as folder:
         manage(url, "migrate", "--verbosity", "0")
         key = manage(url, "create_api_key", "bench").strip().splitlines()[-1]
         access_log = Path(folder) / "access.log"
@@ -388,7 +406,14 @@ def measure(kind: str, plan: Plan, workers: int) -> tuple[Load, dict[str, Any]]:
         script = "import json; from bench.load import audit; "
         script += f"print(json.dumps(audit({ids!r}, {plan.points})))"
         audited = json.loads(manage(url, "shell", "-c", script).strip().splitlines()[-1])
-    return load, audited
+        peer_load = None
+        if peer:
+            from bench.optuna_peer import run_peer
+
+            caps = {"random": plan.random_cap, "bayes": plan.bayes_cap}
+            args = (plan.agents, plan.points, gp_max_trials(url), plan.seconds)
+            peer_load = run_peer(rdb_url(url), caps, *args)
+    return load, audited, peer_load
 
 
 def print_tables(kind: str, load: Load, audited: dict[str, Any], problems: list[str]) -> None:
@@ -420,6 +445,44 @@ def print_tables(kind: str, load: Load, audited: dict[str, Any], problems: list[
     )
 
 
+def print_peer(kind: str, load: Load, audited: dict[str, Any], peer: PeerLoad) -> None:
+    """Optuna's table, then both systems' trials/s side by side."""
+    from bench.optuna_peer import p50 as ask_p50
+    from bench.optuna_peer import p99 as ask_p99
+
+    print("\nOptuna RDB storage, the same load on the same database:\n")
+    columns = ["database", "study", "trials", "seconds", "trials/s", "ask p50 (ms)"]
+    columns += ["ask p99 (ms)", "errors", "intermediate values stored", "lost", "check"]
+    print("| " + " | ".join(columns) + " |")
+    print("|---" * len(columns) + "|")
+    for study in peer.studies:
+        verdict = "FAILED: " + study.problems[0] if study.problems else "ok"
+        print(
+            f"| {kind} | {study.method}, {study.cap} trials | {study.trials} "
+            f"| {study.seconds:.1f} | {study.rate:.2f} | {ask_p50(study.ask_ms):.0f} "
+            f"| {ask_p99(study.ask_ms):.0f} | {len(study.errors)} | {study.stored} "
+            f"| {study.lost} | {verdict} |"
+        )
+    ours_trials = sum(sweep.trials for sweep in load.sweeps)
+    peer_trials = sum(study.trials for study in peer.studies)
+    ours_rate, peer_rate = ours_trials / load.seconds, peer_trials / peer.seconds
+    print_targets(
+        [
+            Target(
+                f"load, {kind}: both sweeps, trials/s",
+                f"{ours_rate:.2f} ({ours_trials} trials, {audited['stored']} points)",
+                f"Optuna RDB {peer_rate:.2f}",
+                f"{ours_rate / peer_rate:.2f}×" if peer_rate else "-",
+                "none (kept as measured)",
+                None,
+            )
+        ]
+    )
+    for study in peer.studies:
+        for error in study.errors[:3]:
+            print(f"Optuna {study.method} error: {error}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=Plan.agents)
@@ -429,6 +492,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
     parser.add_argument("--seconds", type=float, default=Plan.seconds, help="agents die after")
+    parser.add_argument("--no-optuna", action="store_true", help="skip Optuna's RDB storage")
     parser.add_argument("--agent", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.agent:
@@ -440,9 +504,12 @@ def main() -> None:
         f"{plan.agents} agent processes on a random sweep (run_cap {plan.random_cap}) and a "
         f"bayes sweep (run_cap {plan.bayes_cap}) at once, {plan.points} points per trial\n"
     )
-    load, audited = measure(args.db, plan, args.workers)
+    load, audited, peer = measure(args.db, plan, args.workers, not args.no_optuna)
     problems = problems_of(load, audited)
     print_tables(args.db, load, audited, problems)
+    if peer is not None:
+        print_peer(args.db, load, audited, peer)
+        problems += [f"Optuna: {p}" for study in peer.studies for p in study.problems]
     for problem in problems:
         print(f"check failed: {problem}", file=sys.stderr)
     sys.exit(1 if problems else 0)

@@ -125,7 +125,7 @@ def worker_rss(port: int) -> list[int]:
 def measure(kind: str, trials: int, steps: int, repeat: int) -> dict[str, object]:
     import requests
 
-    with fresh_database(kind, f"bench_pages_{trials}") as url:
+    with fresh_database(kind, f"pages_{trials}") as url:
         manage(url, "migrate", "--verbosity", "0")
         env = {**os.environ, "DATABASE_URL": url}
         command = [PYTHON, "bench/pages.py", "--worker", str(trials), "--steps", str(steps)]

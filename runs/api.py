@@ -202,14 +202,24 @@ class RunViewSet(viewsets.ModelViewSet):
         return super().destroy(request, *args, **kwargs)
 
     @extend_schema(
-        parameters=RUN_ID_PARAMETERS, request=LogBatchSerializer, responses=LogResultSerializer
+        parameters=[
+            *RUN_ID_PARAMETERS,
+            OpenApiParameter(
+                "final",
+                bool,
+                description="true: sent after the run's script ended (it cannot see should_stop)",
+            ),
+        ],
+        request=LogBatchSerializer,
+        responses=LogResultSerializer,
     )
     @action(detail=True, methods=["post"])
     def log(self, request: Request, pk: str) -> Response:
         """Store rows, summary updates and metric specs; a resent batch stores nothing twice."""
         run = self.get_object()
+        final = request.query_params.get("final") == "true"
         try:
-            result = log_batch(run, request.data)
+            result = log_batch(run, request.data, final=final)
         except BatchError as error:
             raise Invalid(error.errors) from error
         answer = {"stored": result.stored, "should_stop": result.stop_run, "state": run.state}

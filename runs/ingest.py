@@ -132,8 +132,11 @@ def parse_summary(summary: Any) -> dict[str, Any]:
     return safe
 
 
-def log_batch(run: Run, payload: Any) -> LogResult:
-    """Store a batch of rows, summary updates and metric definitions for `run`, all or nothing."""
+def log_batch(run: Run, payload: Any, final: bool = False) -> LogResult:
+    """Store a batch of rows, summary updates and metric definitions for `run`, all or nothing.
+
+    `final`: the client sent it after the run's script had ended, so the script cannot
+    see a stop its answer brings; the receivers of `points_logged` are told."""
     if not isinstance(payload, dict):
         raise BatchError({"body": "must be an object with rows, summary and/or metrics"})
     unknown = set(payload) - BATCH_FIELDS
@@ -154,7 +157,7 @@ def log_batch(run: Run, payload: Any) -> LogResult:
         run.touch_heartbeat()
     # Receivers answer anything; Django's stubs say str | None.
     answers: list[tuple[Any, Any]] = (
-        points_logged.send(sender=Run, run=run, points=points) if points else []
+        points_logged.send(sender=Run, run=run, points=points, final=final) if points else []
     )
     stop_run = not run.is_running or any(answer is True for _, answer in answers)
     return LogResult(stored=stored, stop_run=stop_run)

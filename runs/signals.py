@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-# Sent with run= and rows= (the parsed rows of a log batch) after they are stored.
+# Sent with run=, points= (the parsed points of a log batch) and final= (the client sent
+# it after the run's script had ended: ?final=true) after they are stored.
 points_logged = Signal()
 # Sent with run= inside the transaction that ends a run, before the run's row is locked:
 # a receiver takes its own locks here (the sweep's), so every path locks in one order.

@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet, Value
+from django.db.models import Case, CharField, F, OrderBy, Q, QuerySet, Value, When
+from django.db.models.fields.json import KeyTransform
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -26,34 +27,53 @@ from runs.metric_definitions import step_metrics
 from runs.models import Run, RunState, RunTag
 from runs.run_filters import RUN_LIST
 from sweeptracker.htmx import HtmxHttpRequest, render_poll, render_region, targets
-from sweeptracker.list_filters import ListFilters
+from sweeptracker.list_filters import ListFilter, ListFilters
 from sweeptracker.pages import (
     Menu,
     PageFilters,
     SortLink,
-    choice,
     duration_text,
     menu,
     sort_link,
 )
 
 PAGE_SIZE = 25
+# The most common summary keys the table shows besides the metrics of its runs' sweeps.
 SUMMARY_COLUMNS = 3
+# At most this many metric columns, picked or offered: a summary may hold hundreds of keys.
+MAX_COLUMNS = 40
+MAX_KEY = 255
 # The regions htmx swaps: the table of the runs page, the poll of a run's page.
 TABLE = "run-table"
 LIVE = "run-live"
+# The column picker's id: htmx names it (HX-Trigger) when a pick asks for the table.
+PICKER = "column-picker"
 # Seconds between a live run page's polls; the page tells the user, so it lives here once.
 POLL_SECONDS = 5
+# A run whose sweep trial was pruned ended on purpose, early: the pages say "pruned". It
+# is the sweeps app's TrialState.PRUNED, named here because runs never imports sweeps.
+PRUNED = "pruned"
+STATE_CHOICES = [*RunState.choices, (PRUNED, "Pruned")]
 DEFAULT_SORT = "-created"
-SORTS: dict[str, tuple[str, ...]] = {
+SORTS: dict[str, tuple[str | OrderBy, ...]] = {
     "name": ("name", "id"),
     "-name": ("-name", "-id"),
     "created": ("created_at", "id"),
     "-created": ("-created_at", "-id"),
-    "state": ("state", "-created_at", "-id"),
-    "-state": ("-state", "-created_at", "-id"),
+    "state": ("shown_state", "-created_at", "-id"),
+    "-state": ("-shown_state", "-created_at", "-id"),
+    # Runs outside any sweep go last either way, on both databases.
+    "sweep": (F("sweep_name").asc(nulls_last=True), "trial_number", "id"),
+    "-sweep": (F("sweep_name").desc(nulls_last=True), "-trial_number", "-id"),
 }
-SORT_COLUMNS = [("name", "Name"), ("state", "State"), ("created", "Created")]
+SORT_COLUMNS = [
+    ("name", "Name"),
+    ("state", "State"),
+    ("sweep", "Sweep"),
+    ("created", "Created"),
+]
+# A metric column's sort: "summary.<key>", "-summary.<key>" descending.
+SUMMARY_SORT = "summary."
 # Summary values sent as strings because JSON cannot carry them (runs.values.to_wire).
 WIRE_NUMBERS = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}
 
@@ -99,31 +119,94 @@ def run_duration(run: Run, now: datetime) -> str:
 # The runs table ------------------------------------------------------------------
 
 
+def shown_state() -> Case:
+    """A run's state as the pages show it: "pruned" once a run whose sweep trial was pruned
+    has ended (finished, killed or failed on being told to stop), else its own state."""
+    pruned = Q(trial__state=PRUNED) & ~Q(state=RunState.RUNNING)
+    return Case(When(pruned, then=Value(PRUNED)), default=F("state"), output_field=CharField())
+
+
+def run_state(run: Run) -> str:
+    """`shown_state` of one run loaded with its trial (select_related)."""
+    trial = getattr(run, "trial", None)
+    if trial is not None and trial.state == PRUNED and not run.is_running:
+        return PRUNED
+    return run.state
+
+
+def table_runs(runs: QuerySet[Run]) -> QuerySet[Run]:
+    """The runs with what the table shows of their sweep, joined in the same query."""
+    return runs.annotate(
+        shown_state=shown_state(),
+        sweep_key=F("trial__sweep_id"),
+        sweep_name=F("trial__sweep__name"),
+        trial_number=F("trial__number"),
+        sweep_metric=F("trial__sweep__metric"),
+    )
+
+
+def read_sort(query: QueryDict) -> str:
+    """One of SORTS, or a metric column's ("summary.<key>"); the default otherwise."""
+    sort = query.get("sort", "")
+    key = sort.removeprefix("-").removeprefix(SUMMARY_SORT)
+    if sort in SORTS or (
+        sort.removeprefix("-").startswith(SUMMARY_SORT) and 0 < len(key) <= MAX_KEY
+    ):
+        return sort
+    return DEFAULT_SORT
+
+
+def ordering(sort: str) -> list[OrderBy | str]:
+    if sort in SORTS:
+        return list(SORTS[sort])
+    descending = sort.startswith("-")
+    key = sort.removeprefix("-").removeprefix(SUMMARY_SORT)
+    # Runs without the key go last either way; JSON orders numbers numerically on both
+    # databases.
+    value = OrderBy(KeyTransform(key, "summary"), descending=descending, nulls_last=True)
+    return [value, OrderBy(F("pk"), descending=descending)]
+
+
+def read_columns(query: QueryDict) -> tuple[str, ...] | None:
+    """The metric columns the user picked (?columns=, repeated), or None: the default ones.
+    A pick always sends one empty `columns`, so that picking none is a choice too."""
+    if "columns" not in query:
+        return None
+    picked = (key for key in query.getlist("columns") if key and len(key) <= MAX_KEY)
+    return tuple(dict.fromkeys(picked))[:MAX_COLUMNS]
+
+
 @dataclass(frozen=True)
 class RunFilters(PageFilters):
     """What the runs table shows, read from the query string; bad values mean "all"."""
 
-    # The API's runs list's filters, ?q= for its search; the project is the page's own.
-    FILTERS: ClassVar[ListFilters] = RUN_LIST.only(
-        "search", "state", "tag", "group", "job_type"
-    ).renamed(search="q")
+    # The API's runs list's filters, ?q= for its search; the project is the page's own. The
+    # state is the shown one (pruned included), which the page reads from its annotation.
+    FILTERS: ClassVar[ListFilters] = ListFilters(
+        *RUN_LIST.only("search", "tag", "group", "job_type", "sweep").renamed(search="q"),
+        ListFilter.of("state", "shown_state", [value for value, _ in STATE_CHOICES]),
+    )
     sort: str = DEFAULT_SORT
+    columns: tuple[str, ...] | None = None
 
     @classmethod
     def from_query(cls, query: QueryDict) -> RunFilters:
-        return cls(cls.read(query), sort=choice(query, "sort", SORTS, DEFAULT_SORT))
+        return cls(cls.read(query), sort=read_sort(query), columns=read_columns(query))
 
     def apply(self, runs: QuerySet[Run]) -> QuerySet[Run]:
-        return self.filter(runs).order_by(*SORTS[self.sort])
+        return self.filter(table_runs(runs)).order_by(*ordering(self.sort))
 
 
-def sort_links(current: str) -> dict[str, SortLink]:
-    """Each sortable column's header link; newest first is what one wants from dates,
-    A to Z from the rest."""
-    return {
+def sort_links(current: str, keys: list[str]) -> dict[str, SortLink]:
+    """Each sortable column's header link, the metric columns' by "summary.<key>"; newest
+    first is what one wants from dates, A to Z (or low to high) from the rest."""
+    links = {
         column: sort_link(current, column, label, f"-{column}" if column == "created" else "")
         for column, label in SORT_COLUMNS
     }
+    for key in keys:
+        links[f"{SUMMARY_SORT}{key}"] = sort_link(current, f"{SUMMARY_SORT}{key}", key)
+    return links
 
 
 @dataclass(frozen=True)
@@ -133,25 +216,63 @@ class RunRow:
     summary: list[str]
 
 
-def summary_keys(runs: list[Run]) -> list[str]:
-    """The summary keys most runs on the page share; "_"-keys are the client's own."""
+@dataclass(frozen=True)
+class MetricColumn:
+    key: str
+    sort: SortLink
+
+    @property
+    def title(self) -> str:
+        return f"summary: {self.key}"
+
+
+def common_keys(runs: list[Run]) -> list[str]:
+    """The summary keys of the page's runs, the most common first; "_"-keys are the
+    client's own."""
     counts = Counter(
         key for run in runs for key in (run.summary or {}) if not str(key).startswith("_")
     )
-    ranked = sorted(counts, key=lambda key: (-counts[key], key))
-    return ranked[:SUMMARY_COLUMNS]
+    return sorted(counts, key=lambda key: (-counts[key], key))
+
+
+def sweep_metrics(runs: list[Run]) -> list[str]:
+    """The metric names of the sweeps the page's runs belong to (`table_runs` joins them),
+    so a sweep's objective is a column wherever its runs are listed."""
+    names: list[str] = []
+    for run in runs:
+        # Why the type: ignore below: sweep_metric: an annotation of table_runs().
+        metric = run.sweep_metric  # type: ignore[attr-defined]
+        entries = metric if isinstance(metric, list) else [metric]
+        names += [str(m["name"]) for m in entries if isinstance(m, dict) and m.get("name")]
+    return list(dict.fromkeys(names))
+
+
+def metric_columns(
+    runs: list[Run], metrics: list[str], picked: tuple[str, ...] | None
+) -> tuple[list[str], list[tuple[str, bool]]]:
+    """The metric columns shown (the picked ones, else the sweeps' metrics and the most
+    common keys) and the picker's options: (key, shown), shown ones first."""
+    common = common_keys(runs)
+    if picked is None:
+        shown = list(dict.fromkeys([*metrics, *common[:SUMMARY_COLUMNS]]))
+    else:
+        shown = list(picked)
+    others = [key for key in dict.fromkeys([*metrics, *common]) if key not in shown]
+    options = [(key, True) for key in shown] + [(key, False) for key in others]
+    return shown, options[:MAX_COLUMNS]
 
 
 @require_GET
 @login_required
 def project_runs(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """A project's runs; filters, sort and pages refresh only the run-table region."""
+    """A project's runs; filters, sort, columns and pages refresh only the run-table region."""
     project = get_project(request.user, slug)
     filters = RunFilters.from_query(request.GET)
     runs = filters.apply(Run.objects.filter(project=project).prefetch_related("tags"))
     page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
     page_runs = list(page.object_list)
-    keys = summary_keys(page_runs)
+    metrics = sweep_metrics(page_runs)
+    keys, options = metric_columns(page_runs, metrics, filters.columns)
     now = timezone.now()
     rows = [
         RunRow(
@@ -161,14 +282,18 @@ def project_runs(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         )
         for run in page_runs
     ]
+    links = sort_links(filters.sort, keys)
     context = {
         "project": project,
         "base_url": reverse("runs:project", args=[project.slug]),
         "filters": filters,
         "page": page,
         "rows": rows,
-        "summary_keys": keys,
-        "sort_links": sort_links(filters.sort),
+        "metric_columns": [MetricColumn(key, links[f"{SUMMARY_SORT}{key}"]) for key in keys],
+        "column_options": options,
+        "sweep_metrics": metrics,
+        "picking": request.htmx.trigger == PICKER if request.htmx else False,
+        "sort_links": links,
     }
     # The filter menus sit outside the table region: only the whole page needs them.
     if not targets(request, TABLE):
@@ -181,7 +306,7 @@ def filter_menus(project_id: int, filters: RunFilters) -> list[Menu]:
     found = filter_choices(project_id)
     tag, group, job_type = (filters.values.get(name, "") for name in ("tag", "group", "job_type"))
     return [
-        Menu("run-state", "State", "state", RunState.choices, filters.values.get("state", "")),
+        Menu("run-state", "State", "state", STATE_CHOICES, filters.values.get("state", "")),
         Menu("run-tag", "Tag", "tag", menu(found["tags"], tag), tag),
         Menu("run-group", "Group", "group", menu(found["groups"], group), group),
         Menu("run-job-type", "Job type", "job_type", menu(found["job_types"], job_type), job_type),
@@ -221,6 +346,7 @@ def run_detail(request: HtmxHttpRequest, slug: str, run_id: str) -> HttpResponse
     context: dict[str, Any] = {
         "project": project,
         "run": run,
+        "state": run_state(run),
         "charts": metric_charts(series, step_metrics(run.metric_definitions, list(series))),
         "duration": run_duration(run, timezone.now()),
         "poll_seconds": POLL_SECONDS,

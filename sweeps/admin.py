@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from sweeps.models import Sweep, Trial
+from sweeps.models import Agent, Sweep, Trial
 
 
 @admin.register(Sweep)
@@ -19,5 +19,13 @@ class TrialAdmin(admin.ModelAdmin):
     list_display = ["sweep", "number", "state", "value", "is_best", "run"]
     list_filter = ["state", "is_best"]
     search_fields = ["sweep__id", "sweep__name"]
-    raw_id_fields = ["sweep", "run"]
+    raw_id_fields = ["sweep", "run", "agent"]
     list_select_related = ["sweep", "run"]
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ["sweep", "host", "pid", "started_at", "last_seen_at", "stopped_at"]
+    search_fields = ["sweep__id", "host", "key"]
+    raw_id_fields = ["sweep"]
+    list_select_related = ["sweep"]

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -16,16 +17,19 @@ from rest_framework.response import Response
 
 from projects.access import check_role, get_project, with_role
 from projects.models import Role
-from sweeps import importance, lifecycle, plot_data, state_machine
+from sweeps import agents, importance, lifecycle, plot_data, state_machine
 from sweeps.config import ConfigError, SweepConfig
 from sweeps.models import Sweep, Trial, TrialState
 from sweeps.serializers import (
+    AgentSerializer,
+    AgentStopSerializer,
     CreatedSweepSerializer,
     NewSweepSerializer,
     ParallelCoordinatesSerializer,
     ReportSerializer,
     StatsSerializer,
     SuggestionSerializer,
+    SuggestSerializer,
     SweepDetailSerializer,
     SweepRunSerializer,
     SweepSerializer,
@@ -37,7 +41,7 @@ from sweeptracker import read_only
 from sweeptracker.errors import ConfigErrorSerializer, Conflict, ConflictErrorSerializer, Invalid
 from sweeptracker.schema import CONFLICT
 
-READ_ACTIONS = {"list", "retrieve", "trials", "stats", "runs", "parallel_coordinates"}
+READ_ACTIONS = {"list", "retrieve", "trials", "stats", "runs", "parallel_coordinates", "agents"}
 LIFECYCLE_ACTIONS = ", ".join(state_machine.ACTIONS)
 
 
@@ -69,6 +73,30 @@ def sweep_stats(sweep: Sweep, compute: bool) -> dict[str, Any]:
     }
 
 
+def _apply_report(sweep: Sweep, data: dict[str, Any]) -> Trial:
+    """Apply a trial's reported result (see `REPORT_STATES`); the trial as it stands after."""
+    trials = Trial.objects.filter(sweep=sweep).select_related("run")
+    if "trial" in data:
+        trial, named = trials.filter(number=data["trial"]).first(), f"trial {data['trial']}"
+    else:
+        trial, named = trials.filter(run_id=data["run_id"]).first(), f"run {data['run_id']}"
+    if trial is None:
+        raise NotFound(f"The sweep has no {named}.")
+    trial.sweep = sweep
+    state = data["state"]
+    objective = data.get("values") or ([data["value"]] if data.get("value") is not None else None)
+    if state == "complete" and objective is None:
+        raise Invalid.at("value", "A complete trial needs a value (or values).")
+    try:
+        if state in ("finished", "ended"):
+            return state_machine.report_end(trial, finish=state == "finished")
+        return state_machine.report_result(trial, objective if state == "complete" else None)
+    except state_machine.TrialConflict as error:
+        raise Conflict(str(error)) from error
+    except ValueError as error:
+        raise Invalid.at("values", str(error)) from error
+
+
 def config_invalid(error: ConfigError) -> Invalid:
     """A 400 naming every problem of the config; `problems` and `config` say it again the
     ways older clients read it."""
@@ -98,7 +126,9 @@ class SweepViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Sweep]:
         sweeps = with_role(
-            Sweep.objects.select_related("project", "best_trial"), self.request.user, "project"
+            Sweep.objects.select_related("project__owner", "best_trial"),
+            self.request.user,
+            "project",
         )
         if self.action == "list":
             sweeps = SWEEP_LIST.filter(sweeps, self.request.query_params)
@@ -200,7 +230,7 @@ class SweepViewSet(viewsets.ModelViewSet):
         return self._transition("cancel")
 
     @extend_schema(
-        request=None,
+        request=SuggestSerializer,
         responses={
             201: SuggestionSerializer,
             409: OpenApiResponse(
@@ -210,16 +240,34 @@ class SweepViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def suggest(self, request: Request, pk: str) -> Response:
-        """Hand out the next trial: a new run with the parameters to try."""
+        """Hand out the next trial: a new run with the parameters to try.
+
+        With `report`, the previous trial's result is applied first, in the same
+        request (one round trip per trial); the answer's `reported` is that trial."""
         sweep = self.get_object()
+        body = SuggestSerializer(data=request.data if request.data else {})
+        body.is_valid(raise_exception=True)
+        report = body.validated_data.get("report")
+        reported = None if report is None else _apply_report(sweep, report)
+        agent = agents.announced(request)
         try:
-            trial = state_machine.suggest_trial(sweep.pk)
+            # The sweep as read above is the sampler's snapshot: the lock checks it after.
+            trial = state_machine.suggest_trial(sweep.pk, sweep)
         except state_machine.SweepUnavailable as error:
+            if agent is not None:
+                agents.record(sweep, agent)  # still there: waiting (paused, busy) or done
             raise Conflict(
                 str(error), state=error.state, reason=error.reason, retry=error.retry
             ) from error
-        trial.sweep = sweep  # with its project, loaded by get_object
-        return Response(SuggestionSerializer(trial).data, status=status.HTTP_201_CREATED)
+        if agent is not None:
+            agents.record(sweep, agent, trial)
+        trial.sweep = sweep  # with its project and owner, loaded by get_object
+        if trial.run is not None:
+            trial.run.project = sweep.project
+            trial.run.trial = trial
+        context = {"reported": reported, "request": request}
+        answer = SuggestionSerializer(trial, context=context).data
+        return Response(answer, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReportSerializer, responses={200: TrialSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
@@ -228,27 +276,7 @@ class SweepViewSet(viewsets.ModelViewSet):
         sweep = self.get_object()
         serializer = ReportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        trial = (
-            Trial.objects.filter(sweep=sweep, number=data["trial"]).select_related("run").first()
-        )
-        if trial is None:
-            raise NotFound(f"The sweep has no trial {data['trial']}.")
-        objective = data.get("values") or (
-            [data["value"]] if data.get("value") is not None else None
-        )
-        if data["state"] == "complete" and objective is None:
-            raise Invalid.at("value", "A complete trial needs a value (or values).")
-        trial.sweep = sweep
-        try:
-            trial = state_machine.report_result(
-                trial, objective if data["state"] == "complete" else None
-            )
-        except state_machine.TrialConflict as error:
-            raise Conflict(str(error)) from error
-        except ValueError as error:
-            raise Invalid.at("values", str(error)) from error
-        return Response(TrialSerializer(trial).data)
+        return Response(TrialSerializer(_apply_report(sweep, serializer.validated_data)).data)
 
     @extend_schema(parameters=TRIAL_LIST.parameters(), responses=TrialSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -289,6 +317,52 @@ class SweepViewSet(viewsets.ModelViewSet):
             plot_data.axes_of(config), plot_data.trial_points(sweep), metric["name"], metric["goal"]
         )
         return Response(ParallelCoordinatesSerializer(data).data)
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        parameters=[
+            OpenApiParameter(
+                "live", bool, description="true: only the live ones (seen within AGENT_TIMEOUT)"
+            )
+        ],
+        responses=AgentSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=AgentStopSerializer,
+        parameters=[
+            OpenApiParameter(
+                agents.HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="id=...&host=...&pid=...&started=... (the agent's own id first)",
+            )
+        ],
+        responses=AgentSerializer,
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def agents(self, request: Request, pk: str) -> Response:
+        """GET: the agents that ran or run the sweep's trials, first seen first (an agent
+        names itself in the X-SweepTracker-Agent header of its suggest requests). POST:
+        an agent says it stopped."""
+        sweep = self.get_object()
+        if request.method == "GET":
+            if request.query_params.get("live") in ("true", "1"):
+                rows = agents.live_agents(sweep)
+            else:
+                rows = list(agents.with_activity(sweep.agents.all()))
+            return Response(AgentSerializer(rows, many=True).data)
+        check_role(sweep.my_role, Role.EDITOR)
+        who = agents.announced(request)
+        if who is None:
+            raise Invalid.at(agents.HEADER, "Name the agent: id=<its own id>&host=...&pid=...")
+        body = AgentStopSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        agents.record(sweep, who, stopped=body.validated_data["stopped"])
+        row = agents.with_activity(sweep.agents.all()).get(key=who.key)
+        return Response(AgentSerializer(row).data)
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return NewSweepSerializer if self.action == "create" else SweepSerializer

@@ -8,6 +8,13 @@ them the iteration is the logged step. A decision travels back to the run in the
 answer to its log batch (the wire's `should_stop`), and `sweeps.state_machine.prune`
 moves its trial to pruned under the sweep lock. Deciding reads without that lock: most
 batches prune nothing, and they stay cheap.
+
+The stop reaches a script with the answer to the batch that carried the deciding value
+(the client sends a batch about once a second), so a script sees it up to a second of
+its steps late. A batch the client sent after the script had ended (`final`: the rows
+left when it called finish()) cannot stop it: a run told to stop there ran to its end,
+and its trial ends complete, not pruned (`Trial.stop_came_too_late`, asked by
+`state_machine.record_run_end`), keeping the step where the stop was asked.
 """
 
 from __future__ import annotations
@@ -30,8 +37,10 @@ WORST = 1e300
 
 
 @receiver(points_logged, dispatch_uid="sweeps.early_stop")
-def _on_points_logged(sender: Any, run: Run, points: list[Point], **kwargs: Any) -> bool:
-    return prune_if_behind(run, points)
+def _on_points_logged(
+    sender: Any, run: Run, points: list[Point], final: bool = False, **kwargs: Any
+) -> bool:
+    return prune_if_behind(run, points, final)
 
 
 @receiver(stop_requested, dispatch_uid="sweeps.pruned")
@@ -44,9 +53,10 @@ def is_pruned(run: Run) -> bool:
     return Trial.objects.filter(run=run, state=TrialState.PRUNED).exists()
 
 
-def prune_if_behind(run: Run, points: list[Point]) -> bool:
+def prune_if_behind(run: Run, points: list[Point], final: bool = False) -> bool:
     """Prune the run's trial when these points put it behind its peers (the sweep's
-    `early_terminate` rule decides); True when the trial is pruned, now or before."""
+    `early_terminate` rule decides); True when the trial is pruned, now or before.
+    `final`: the client sent them after the script had ended."""
     trial = Trial.objects.filter(run=run).select_related("sweep").first()
     if trial is None or trial.state not in (TrialState.RUNNING, TrialState.PRUNED):
         return False
@@ -61,6 +71,9 @@ def prune_if_behind(run: Run, points: list[Point]) -> bool:
     decide = {"hyperband": _hyperband, "median": _median, "successive_halving": _halving}
     stop = decide[rule["type"]](trial, metric["name"], sign, rule["options"], max(steps))
     if stop:
+        # Where the run was when it was told, and whether its script could still see it.
+        trial.stop_step = max(p.step for p in points)
+        trial.stop_after_end = final
         state_machine.prune(trial)
     elif trial.checkpoints:
         Trial.objects.filter(pk=trial.pk).update(checkpoints=trial.checkpoints)

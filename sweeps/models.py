@@ -122,6 +122,14 @@ class Trial(models.Model):
     is_best = models.BooleanField(default=False)
     # Early termination: the metric's value where the run crossed each band or rung.
     checkpoints = models.JSONField(default=dict, blank=True)
+    # Early termination asked the run to stop when it had logged up to this step, on a
+    # batch its client sent after the script had ended (`stop_after_end`), or before.
+    stop_step = models.BigIntegerField(null=True, blank=True)
+    stop_after_end = models.BooleanField(default=False)
+    # The agent that was handed the trial (sweeps.agents), when it announced itself.
+    agent = models.ForeignKey(
+        "Agent", models.SET_NULL, null=True, blank=True, related_name="trials"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
@@ -140,8 +148,37 @@ class Trial(models.Model):
         """Every objective value, single-objective included, or None."""
         return objective_of_columns(self.value, self.values)
 
+    def stop_came_too_late(self) -> bool:
+        """Whether the run ran to its end before it could see early termination's stop:
+        the stop was asked on a batch its client sent after the script had ended."""
+        return self.stop_step is not None and self.stop_after_end
+
 
 def objective_of_columns(value: float | None, values: list[float] | None) -> list[float] | None:
     if values is not None:
         return [float(v) for v in values]
     return None if value is None else [value]
+
+
+class Agent(models.Model):
+    """A process that runs trials of a sweep, as it announced itself on its requests
+    (sweeps.agents reads the announcement; the client's agent sends it)."""
+
+    sweep = models.ForeignKey(Sweep, models.CASCADE, related_name="agents")
+    # The agent's own random id, the same on all its requests.
+    key = models.CharField(max_length=64)
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    # When the agent process started, by its own clock.
+    started_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+    # Said by the agent as it exited; an agent that died says nothing and times out.
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sweep", "first_seen_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["sweep", "key"], name="one_agent_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.host or '?'}:{self.pid or '?'} ({self.sweep_id})"

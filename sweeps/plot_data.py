@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.core.paginator import Page, Paginator
+import numpy as np
 from django.db.models import Count, F, OrderBy, Q
 from django.db.models.fields.json import KeyTransform
 from django.http import QueryDict
@@ -112,6 +112,10 @@ class TrialPoint:
     value: float | None
     values: list[float] | None
     is_best: bool
+    created_at: datetime | None = None
+    ended_at: datetime | None = None
+    # Which agent ran it ("host:pid"), "" when no agent announced itself.
+    agent: str = ""
 
     @property
     def objective(self) -> list[float] | None:
@@ -120,14 +124,32 @@ class TrialPoint:
         return None if self.value is None else [self.value]
 
 
+POINT_COLUMNS = ("number", "run_id", "state", "params", "value", "values", "is_best")
+# The agent's columns come through a LEFT JOIN in the same query.
+TIME_COLUMNS = ("created_at", "ended_at", "agent_id", "agent__host", "agent__pid")
+
+
+def agent_label(agent_id: int | None, host: str | None, pid: int | None) -> str:
+    if agent_id is None:
+        return ""
+    return f"{host or 'unknown host'}:{pid}" if pid is not None else host or f"agent {agent_id}"
+
+
+def _point(row: tuple[Any, ...]) -> TrialPoint:
+    number, run_id, state, params, value, values, is_best, created, ended, *agent = row
+    return TrialPoint(
+        number, run_id, state, params, value, values, is_best, created, ended, agent_label(*agent)
+    )
+
+
 def trial_points(sweep: Sweep) -> list[TrialPoint]:
     """Every trial of the sweep by number, in one query of the columns the charts use."""
     rows = (
         Trial.objects.filter(sweep=sweep)
         .order_by("number")
-        .values_list("number", "run_id", "state", "params", "value", "values", "is_best")
+        .values_list(*POINT_COLUMNS, *TIME_COLUMNS)
     )
-    return [TrialPoint(*row) for row in rows.iterator(chunk_size=2000)]
+    return [_point(row) for row in rows.iterator(chunk_size=2000)]
 
 
 @dataclass(frozen=True)
@@ -154,7 +176,7 @@ def pareto_set(sweep: Sweep) -> list[TrialPoint]:
     rows = (
         Trial.objects.filter(sweep=sweep, is_best=True)
         .order_by("number")
-        .values_list("number", "run_id", "state", "params", "value", "values", "is_best")
+        .values_list(*POINT_COLUMNS)
     )
     return [TrialPoint(*row) for row in rows]
 
@@ -181,6 +203,21 @@ def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
     if len(inside) < 2:
         inside = [(low, 10.0**low), (high, 10.0**high)]
     return [t for t, _ in inside], [number_label(v) for _, v in inside]
+
+
+def log_axis(low: float, high: float) -> tuple[tuple[float, float], list[float], list[str]]:
+    """A log axis over [low, high] (log10 units) that ends on a labelled tick each side.
+
+    Plotly's parallel coordinates draw an axis line only between its outermost ticks, so
+    the range is widened to the ticks just outside the data: every line meets the axis.
+    """
+    first, last = math.floor(low), math.ceil(high)
+    mantissas = (1,) if last - first >= 4 else (1, 2, 5)
+    ticks = [k + math.log10(m) for k in range(first, last + 1) for m in mantissas]
+    below = max((t for t in ticks if t <= low + 1e-9), default=low)
+    above = min((t for t in ticks if t >= high - 1e-9), default=high)
+    values, labels = log_ticks(below, above)
+    return (below, above), values, labels
 
 
 def linear_ticks(low: float, high: float, count: int = 5) -> tuple[list[float], list[str]]:
@@ -258,10 +295,15 @@ def _parameter_dimension(axis: Axis, rows: list[TrialPoint]) -> Dimension:
         count = len(axis.labels)
         low, high = (0.0, count - 1.0) if count > 1 else (-0.5, 0.5)
         ticks: tuple[list[float], list[str]] = ([float(i) for i in range(count)], list(axis.labels))
+    elif axis.kind == "log":
+        if low == high:
+            low, high = low - 0.5, high + 0.5
+        (low, high), tick_values, tick_labels = log_axis(low, high)
+        ticks = (tick_values, tick_labels)
     else:
         if low == high:
             low, high = low - 0.5, high + 0.5
-        ticks = log_ticks(low, high) if axis.kind == "log" else linear_ticks(low, high)
+        ticks = linear_ticks(low, high)
     # A value that cannot be placed (a parameter added to the config later) sits at the bottom.
     drawn = [low if p is None else p for p in positions]
     return Dimension(axis.name, axis.kind, (low, high), *ticks, drawn)
@@ -296,6 +338,62 @@ def parallel_data(
         Dimension(metric, "linear", (low, high), *linear_ticks(low, high), values, is_metric=True)
     )
     return ParallelData(dimensions, rows, _best_index(rows, goal), metric, goal, len(every))
+
+
+# Parameter relations ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Correlations:
+    """Spearman's rank correlation between every pair of columns (the parameters, then the
+    metric), over the complete trials; None where a column does not vary."""
+
+    names: list[str]
+    matrix: list[list[float | None]]
+    trials: int
+    left_out: list[str]  # categorical parameters of more than two values: no order to rank
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 0, ties sharing their mean rank."""
+    order = values.argsort(kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(len(values))
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    return np.asarray(sums[inverse] / counts[inverse], dtype=float)
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
+    both = ~(np.isnan(a) | np.isnan(b))
+    if both.sum() < 3:
+        return None
+    x, y = _ranks(a[both]), _ranks(b[both])
+    if x.std() == 0 or y.std() == 0:
+        return None
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def correlations(axes: list[Axis], points: list[TrialPoint], metric: str) -> Correlations:
+    """Numeric parameters (log10 of a log-scale one), two-valued categorical ones (0 or 1)
+    and the metric, correlated pairwise over the complete trials that have both values."""
+    complete = [
+        p
+        for p in points
+        if p.state == TrialState.COMPLETE and p.value is not None and math.isfinite(p.value)
+    ]
+    used = [a for a in axes if a.kind != "categorical" or len(a.labels) == 2]
+    columns = [
+        np.array(
+            [np.nan if (x := a.position(p.params.get(a.name))) is None else x for p in complete],
+            dtype=float,
+        )
+        for a in used
+    ]
+    columns.append(np.array([p.value for p in complete], dtype=float))
+    matrix = [[_spearman(a, b) for b in columns] for a in columns]
+    left_out = [a.name for a in axes if a not in used]
+    return Correlations([a.name for a in used] + [metric], matrix, len(complete), left_out)
 
 
 # The trials table ------------------------------------------------------------------------
@@ -333,7 +431,7 @@ def trial_sorts(axes: list[Axis]) -> set[str]:
     return {*columns, *(f"-{column}" for column in columns)}
 
 
-def _ordering(sort: str) -> list[OrderBy]:
+def trial_ordering(sort: str) -> list[OrderBy]:
     descending = sort.startswith("-")
     column = sort.removeprefix("-")
     if column.startswith("p."):
@@ -344,29 +442,6 @@ def _ordering(sort: str) -> list[OrderBy]:
     # Trials without a value (running, failed) go last whichever way the table is sorted.
     first = expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
     return [first, F("number").desc() if descending else F("number").asc()]
-
-
-def trials_page(sweep: Sweep, view: TrialView) -> Page:
-    """One page of the trials table: a count and one query of the page's trials."""
-    trials = Trial.objects.filter(sweep=sweep).only(
-        "number",
-        "run_id",
-        "state",
-        "params",
-        "value",
-        "values",
-        "is_best",
-        "created_at",
-        "ended_at",
-    )
-    if view.state:
-        trials = trials.filter(state=view.state)
-    page_number: Any = view.page
-    if view.trial is not None and view.sort == DEFAULT_TRIAL_SORT and not view.state:
-        # Numbers are dense from 0, so the trial's page under newest-first is arithmetic.
-        page_number = (max(sweep.next_number - 1 - view.trial, 0)) // TRIALS_PER_PAGE + 1
-    paginator = Paginator(trials.order_by(*_ordering(view.sort)), TRIALS_PER_PAGE)
-    return paginator.get_page(page_number)
 
 
 # Learning curves -------------------------------------------------------------------------
@@ -431,6 +506,31 @@ def _drawn_trials(trials: list[CurveTrial], goal: str) -> list[CurveTrial]:
     stride = max(math.ceil(len(others) / CLOUD_CURVES), 1)
     cloud = {t[0] for t in others[::stride]}
     return [t for t in trials if t[0] in focus or t[0] in cloud]
+
+
+# One trial ---------------------------------------------------------------------------------
+
+
+def trial_of(sweep: Sweep, number: int) -> Trial | None:
+    """The trial with its run and agent, in one query."""
+    return Trial.objects.filter(sweep=sweep, number=number).select_related("run", "agent").first()
+
+
+def trial_curve(trial: Trial, metric: str) -> Curve:
+    """The metric's values by step in the trial's run (its intermediate values)."""
+    curve = Curve(trial.number, trial.state, trial.is_best)
+    if trial.run_id is None or not metric:
+        return curve
+    rows = (
+        MetricPoint.objects.filter(run_id=trial.run_id, key=metric)
+        .order_by("step")
+        .values_list("step", "value")
+    )
+    for step, value in rows.iterator(chunk_size=5000):
+        curve.steps.append(step)
+        curve.values.append(value)
+    curve.steps, curve.values = downsample(curve.steps, curve.values, CURVE_MAX_POINTS)
+    return curve
 
 
 # CSV export ------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ import os
 import threading
 import warnings
 from collections import Counter, OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -409,6 +410,43 @@ def forget(sweep_id: str) -> None:
     """Drop the sweep's kept study: it may hold a trial that the database never got."""
     with _KEEP_LOCK:
         _KEPT.pop(sweep_id, None)
+
+
+_PROPOSING: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def proposing(sweep_id: str) -> Iterator[None]:
+    """Hold while proposing for the sweep and storing (or dropping) the proposal: a kept
+    study is one Optuna study, which two threads of this process must not change at once.
+    Other processes propose for the same sweep meanwhile, each from its own."""
+    with _KEEP_LOCK:
+        lock = _PROPOSING.setdefault(sweep_id, threading.Lock())
+    with lock:
+        yield
+
+
+def renumber(sweep_id: str, proposed: int, stored: int) -> None:
+    """The proposal asked for trial `proposed` became trial `stored` (another server
+    handed out `proposed` meanwhile): the kept study files it under its real number."""
+    kept = _KEPT.get(sweep_id)
+    if kept is None or proposed not in kept.added:
+        return
+    if stored in kept.added:
+        forget(sweep_id)
+        return
+    kept.added[stored] = kept.added.pop(proposed)
+
+
+def withdraw(sweep_id: str, proposed: int) -> None:
+    """The proposal asked for trial `proposed` was not stored: the kept study counts it
+    failed (samplers skip failed trials) and forgets its number, which another trial takes."""
+    kept = _KEPT.get(sweep_id)
+    if kept is None:
+        return
+    trial_id, _ = kept.added.pop(proposed, (None, ""))
+    if trial_id is not None:
+        kept.study._storage.set_trial_state_values(trial_id, OptunaState.FAIL)
 
 
 def suggest_random(config: SweepConfig, seed: int, number: int) -> Suggestion:

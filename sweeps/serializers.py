@@ -5,7 +5,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sweeps.models import Sweep, Trial
+from runs.models import Run
+from runs.serializers import RunDetailSerializer
+from sweeps.agents import is_live, last_activity
+from sweeps.models import Agent, Sweep, Trial
 from sweeptracker.limits import BoundedJSONField
 
 if TYPE_CHECKING:
@@ -28,7 +31,14 @@ class TrialSerializer(serializers.ModelSerializer):
             "is_best",
             "created_at",
             "ended_at",
+            "stop_step",
         ]
+        extra_kwargs = {
+            "stop_step": {
+                "help_text": "The step the run had logged when early termination asked it to "
+                "stop; a complete trial with one ran to its end before it saw the stop."
+            }
+        }
 
 
 class ConfigWarningSerializer(serializers.Serializer):
@@ -112,6 +122,27 @@ class CreatedSweepSerializer(SweepSerializer):
         return [f"{w['path']}: {w['message']}" for w in sweep.warnings]
 
 
+class _NoTags(serializers.ListField):
+    """A run made for a trial has no tags yet: nothing to read."""
+
+    def get_attribute(self, instance: Any) -> list[str]:
+        return []
+
+
+class SuggestedRunSerializer(RunDetailSerializer):
+    """A run just made for a trial (with the trial loaded): no tags, no points yet."""
+
+    tags = _NoTags(child=serializers.CharField(), read_only=True)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_sweep(self, run: Run) -> str | None:
+        return str(run.trial.sweep_id)
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_last_step(self, run: Run) -> int | None:
+        return None
+
+
 class SuggestionSerializer(serializers.Serializer):
     """A trial handed out (a Trial with its run and its sweep's project loaded)."""
 
@@ -121,6 +152,18 @@ class SuggestionSerializer(serializers.Serializer):
     run_id = serializers.IntegerField()
     run_name = serializers.CharField(source="run.name")
     params = serializers.DictField(source="run.config", help_text="The run's config.")
+    run = SuggestedRunSerializer(
+        read_only=True, help_text="The new run, as GET runs/{run_id}/ would show it now."
+    )
+    reported = serializers.SerializerMethodField(
+        help_text="The trial the request's `report` was about, as it stands after it; "
+        "null without a report."
+    )
+
+    @extend_schema_field(TrialSerializer(allow_null=True))
+    def get_reported(self, trial: Trial) -> dict[str, Any] | None:
+        reported = self.context.get("reported")
+        return None if reported is None else dict(TrialSerializer(reported).data)
 
 
 class ReportSerializer(serializers.Serializer):
@@ -128,6 +171,45 @@ class ReportSerializer(serializers.Serializer):
     value = serializers.FloatField(required=False, allow_null=True)
     values = serializers.ListField(child=serializers.FloatField(), required=False)
     state = serializers.ChoiceField(choices=["complete", "failed"], default="complete")
+
+
+# What a report folded into a suggestion may say of the previous trial.
+REPORT_STATES = {
+    "complete": "it ends with `value` (or `values`), as POST report/ does",
+    "failed": "it failed, as POST report/ with state failed",
+    "finished": "its run ended well: the trial's value is the run summary's metric, as "
+    "POST runs/{id}/finish/ with exit_code 0 (a run that ended already stays as it ended)",
+    "ended": "nothing changes: its run ended on its own; the answer's `reported` says how",
+}
+
+
+class SuggestReportSerializer(serializers.Serializer):
+    """The previous trial's result, told in the request that asks for the next one."""
+
+    trial = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, required=False, help_text="The trial's number."
+    )
+    run_id = serializers.IntegerField(
+        min_value=1, required=False, help_text="Or the trial's run, by its pk."
+    )
+    value = serializers.FloatField(required=False, allow_null=True)
+    values = serializers.ListField(child=serializers.FloatField(), required=False)
+    state = serializers.ChoiceField(
+        choices=list(REPORT_STATES),
+        default="complete",
+        help_text="; ".join(f"{state}: {meaning}" for state, meaning in REPORT_STATES.items()),
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "trial" not in attrs and "run_id" not in attrs:
+            raise serializers.ValidationError({"trial": "Name the trial (or its run_id)."})
+        return attrs
+
+
+class SuggestSerializer(serializers.Serializer):
+    """The body of a suggestion: empty, or the previous trial's result to apply first."""
+
+    report = SuggestReportSerializer(required=False)
 
 
 class ScoresSerializer(serializers.Serializer):
@@ -295,3 +377,51 @@ class SweepRunSerializer(serializers.ModelSerializer):
             "created_at",
             "finished_at",
         ]
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    """An agent of a sweep, with what it runs (a row of sweeps.agents.with_activity)."""
+
+    id = serializers.CharField(source="key", help_text="The agent's own id.")
+    trials = serializers.IntegerField(
+        source="trial_count", help_text="Trials handed to this agent."
+    )
+    current_trial = serializers.IntegerField(
+        source="current_number", allow_null=True, help_text="The trial it runs now, if any."
+    )
+    current_run_id = serializers.IntegerField(source="current_run", allow_null=True)
+    last_seen_at = serializers.SerializerMethodField(
+        help_text="Its last request, or its current run's later heartbeat."
+    )
+    live = serializers.SerializerMethodField(
+        help_text="Seen within AGENT_TIMEOUT seconds and not stopped."
+    )
+
+    class Meta:
+        model = Agent
+        fields = [
+            "id",
+            "host",
+            "pid",
+            "started_at",
+            "first_seen_at",
+            "last_seen_at",
+            "stopped_at",
+            "live",
+            "trials",
+            "current_trial",
+            "current_run_id",
+        ]
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_last_seen_at(self, agent: Agent) -> str:
+        return serializers.DateTimeField().to_representation(last_activity(agent))
+
+    def get_live(self, agent: Agent) -> bool:
+        return is_live(agent)
+
+
+class AgentStopSerializer(serializers.Serializer):
+    """What an agent says as it exits (it names itself in the X-SweepTracker-Agent header)."""
+
+    stopped = serializers.BooleanField(help_text="True: the agent exited.")

@@ -19,10 +19,14 @@ what it proposes. Values and best trials are `sweeps.results`' business.
 
 from __future__ import annotations
 
+import contextlib
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -57,6 +61,8 @@ class Event(StrEnum):
     RUN_CRASHED = "run_crashed"
     RUN_KILLED = "run_killed"
     PRUNED = "pruned"
+    # A pruned trial's run finished all it meant to before it could see the stop.
+    RUN_FINISHED_BEFORE_STOP = "run_finished_before_stop"
 
 
 _S, _T = SweepState, TrialState
@@ -88,6 +94,7 @@ TRANSITIONS: dict[tuple[str, Event], str] = {
     (_T.RUNNING, Event.PRUNED): _T.PRUNED,
     # A pruned run was stopped on purpose: however it ends, its last value counts.
     **{(_T.PRUNED, event): _T.PRUNED for event in _RUN_ENDS},
+    (_T.PRUNED, Event.RUN_FINISHED_BEFORE_STOP): _T.COMPLETE,
 }
 
 # The events a user may ask for, in the order the pages show them.
@@ -250,19 +257,91 @@ def edit_sweep(sweep: Sweep, fields: dict[str, Any]) -> Sweep:
 # A suggestion -----------------------------------------------------------------------------
 
 
-def suggest_trial(sweep_id: str) -> Trial:
-    """Lock the sweep, check it may run another trial, ask the sampler, store Run + Trial.
+# Proposals made outside the sweep lock before one is made under it (see suggest_trial).
+UNLOCKED_PROPOSALS = 3
+
+
+def suggest_trial(sweep_id: str, snapshot: Sweep | None = None) -> Trial:
+    """Check the sweep may run another trial, ask the sampler, store Run + Trial.
 
     Before, silent runs are crashed and trials whose run ended are ended, so that their
-    points are free again and a cap or grid sees them done."""
-    crash_silent_runs(sweep_id)
-    repair_ended_runs(sweep_id)
+    points are free again and a cap or grid sees them done.
+
+    The sampler works outside the sweep lock, from a snapshot of the sweep (`snapshot`,
+    read just before, or read here) and its rows, so that several server workers serve
+    one sweep at once; the lock is held only to check the state, the cap and that no trial
+    handed out since the snapshot took the same point, and to insert. A proposal taken
+    meanwhile is made again; after UNLOCKED_PROPOSALS, under the lock. Random search
+    reads no rows and is proposed under the lock.
+    """
+    _end_silent_and_ended_runs(sweep_id)
+    with sampling.proposing(sweep_id):
+        for _ in range(UNLOCKED_PROPOSALS):
+            if snapshot is None:
+                snapshot = Sweep.objects.select_related("project").get(pk=sweep_id)
+            config = SweepConfig.from_dict(snapshot.config)
+            if not _proposes_unlocked(snapshot, config):
+                break
+            try:
+                suggestion = _propose(snapshot, config)
+            except sampling.NoPoint:
+                break  # busy or exhausted: decided under the lock
+            trial = _store_if_free(snapshot, suggestion)
+            if trial is not None:
+                return trial
+            snapshot = None
+        return _suggest_locked(sweep_id)
+
+
+def _proposes_unlocked(snapshot: Sweep, config: SweepConfig) -> bool:
+    """Whether a proposal is worth making before the lock: the sweep runs, has room under
+    its cap, and its sampler reads rows (random search reads none)."""
+    capped = snapshot.run_cap is not None and snapshot.next_number >= snapshot.run_cap
+    random = config.method == "random" and not config.without_replacement
+    return snapshot.state == SweepState.RUNNING and not capped and not random
+
+
+def _store_if_free(snapshot: Sweep, suggestion: sampling.Suggestion) -> Trial | None:
+    """Store a proposal made from `snapshot` unless the sweep cannot take it now: no longer
+    running or capped (the locked path says why), or its point handed out since."""
+    proposed = snapshot.next_number
+    with transaction.atomic():
+        sweep = Sweep.objects.select_for_update().select_related("project").get(pk=snapshot.pk)
+        open_ = sweep.state == SweepState.RUNNING
+        if not open_ or (sweep.run_cap is not None and sweep.next_number >= sweep.run_cap):
+            sampling.withdraw(sweep.pk, proposed)
+            return None
+        if sweep.next_number != proposed and _taken_since(sweep, proposed, suggestion):
+            sampling.withdraw(sweep.pk, proposed)
+            return None
+        try:
+            trial = _store(sweep, suggestion)
+        except BaseException:
+            sampling.forget(sweep.pk)  # its kept study may hold a trial the database never got
+            raise
+    if trial.number != proposed:
+        sampling.renumber(sweep.pk, proposed, trial.number)
+    return trial
+
+
+def _taken_since(sweep: Sweep, number: int, suggestion: sampling.Suggestion) -> bool:
+    """Whether a trial handed out from trial `number` on holds the proposed point: the same
+    grid point, or (a sampler seeded alike from the same rows) the same coordinates."""
+    since = Trial.objects.filter(sweep_id=sweep.pk, number__gte=number)
+    for key, internal in since.values_list("point_key", "internal"):
+        if (key == suggestion.point_key and key) or internal == suggestion.internal:
+            return True
+    return False
+
+
+def _suggest_locked(sweep_id: str) -> Trial:
+    """Lock the sweep, check it may run another trial, ask the sampler, store Run + Trial."""
     with transaction.atomic():
         sweep = Sweep.objects.select_for_update().select_related("project").get(pk=sweep_id)
         config = SweepConfig.from_dict(sweep.config)
         try:
             _open_or_refuse(sweep)
-            suggestion = _propose(sweep, config)
+            suggestion = _propose_or_refuse(sweep, config)
             trial = _store(sweep, suggestion)
         except SweepUnavailable as error:
             # Leave the block normally so that a state change (finished) is kept.
@@ -292,7 +371,7 @@ def _open_or_refuse(sweep: Sweep) -> None:
 
 
 def _propose(sweep: Sweep, config: SweepConfig) -> sampling.Suggestion:
-    """What the sampler proposes from the sweep's rows; an exhausted space finishes it."""
+    """What the sampler proposes from the sweep's rows (NoPoint: none free now)."""
     if config.method == "random" and not config.without_replacement:
         # W&B's random search never looks at earlier trials: nothing to read.
         return sampling.suggest_random(config, sweep.seed, sweep.next_number)
@@ -300,10 +379,19 @@ def _propose(sweep: Sweep, config: SweepConfig) -> sampling.Suggestion:
         sampling.TrialRecord(*row)
         for row in Trial.objects.filter(sweep_id=sweep.pk).values_list(*sampling.RECORD_COLUMNS)
     ]
+    # Read after an unlocked snapshot, the rows may hold trials handed out since: the
+    # proposal is for the trial after them (a kept study files each number once).
+    sweep.next_number = max([sweep.next_number, *(r.number + 1 for r in records)])
     if config.method == "bayes":
         return sampling.suggest_bayes(bayes_history(sweep, config, records))
+    return sampling.next_point(sweep.pk, config, sweep.seed, sweep.next_number, records)
+
+
+def _propose_or_refuse(sweep: Sweep, config: SweepConfig) -> sampling.Suggestion:
+    """`_propose` for a locked sweep: no free point is a refusal, an exhausted space
+    finishes the sweep."""
     try:
-        return sampling.next_point(sweep.pk, config, sweep.seed, sweep.next_number, records)
+        return _propose(sweep, config)
     except sampling.NoPoint as none:
         if none.reason == "busy":
             raise SweepUnavailable(sweep, "busy", str(none), True) from none
@@ -399,7 +487,9 @@ def record_run_end(run: Run) -> Trial | None:
     ids = Trial.objects.filter(run=run).values_list("pk", "sweep_id").first()
     if ids is None:
         return None
-    with transaction.atomic():
+    # No savepoint: inside a run's end (the usual caller) a failure here must roll that end
+    # back as a whole anyway, and two statements fewer per end add up.
+    with transaction.atomic(savepoint=False):
         # Read the trial only once the sweep is locked: before, another end may still change it.
         # of=("self",): PostgreSQL cannot lock the nullable side of the best trial's join.
         sweep = (
@@ -414,13 +504,31 @@ def record_run_end(run: Run) -> Trial | None:
         # A pruned run was stopped on purpose: its last value still counts for the sampler.
         counts = run.state == RunState.FINISHED or trial.state == TrialState.PRUNED
         objective = results.objective_of(sweep, run.summary) if counts else None
-        _end_trial(sweep, trial, _run_end_event(run, objective), objective)
+        event = _run_end_event(run, objective)
+        late = trial.state == TrialState.PRUNED and trial.stop_came_too_late()
+        if event == Event.RUN_FINISHED and late:
+            event = Event.RUN_FINISHED_BEFORE_STOP
+        _end_trial(sweep, trial, event, objective)
         if trial.state == TrialState.COMPLETE:
             results.update_best(sweep, trial)
         elif trial.state == TrialState.FAILED:
             fail_if_broken(sweep)
         finish_if_done(sweep)
     return trial
+
+
+def _end_silent_and_ended_runs(sweep_id: str) -> None:
+    """`crash_silent_runs` and `repair_ended_runs` with one read: most suggestions find
+    neither a silent run nor a trial whose run ended without it."""
+    cutoff = timezone.now() - timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
+    running = RunState.RUNNING
+    found = Run.objects.filter(trial__sweep_id=sweep_id).filter(
+        Q(state=running, heartbeat_at__lt=cutoff)
+        | (Q(trial__state=TrialState.RUNNING) & ~Q(state=running))
+    )
+    if found.exists():
+        crash_silent_runs(sweep_id)
+        repair_ended_runs(sweep_id)
 
 
 def repair_ended_runs(sweep_id: str) -> None:
@@ -473,6 +581,19 @@ def report_result(trial: Trial, objective: list[float] | None) -> Trial:
     return trial
 
 
+def report_end(trial: Trial, finish: bool) -> Trial:
+    """A report that the trial's run ended by itself: with `finish`, a run still running is
+    finished (exit code 0: its summary holds the value, as `finish_run` takes it); a run
+    that ended already, either way, stays as it ended. The trial as it stands after."""
+    run = trial.run
+    if finish and run is not None and run.state == RunState.RUNNING:
+        # A run that ended another way meanwhile (a cancel killed it) keeps that end.
+        with contextlib.suppress(RunConflict):
+            finish_run(run, state=RunState.FINISHED)
+        trial.refresh_from_db()
+    return trial
+
+
 # Pruning ----------------------------------------------------------------------------------
 
 
@@ -487,7 +608,10 @@ def prune(trial: Trial) -> bool:
         )
         target = TRANSITIONS[(TrialState.RUNNING, Event.PRUNED)]
         pruned = Trial.objects.filter(pk=trial.pk, state=TrialState.RUNNING).update(
-            state=target, checkpoints=trial.checkpoints
+            state=target,
+            checkpoints=trial.checkpoints,
+            stop_step=trial.stop_step,
+            stop_after_end=trial.stop_after_end,
         )
         if pruned:
             sweep.version += 1

@@ -13,6 +13,7 @@ urlpatterns = [
     path("sweeps/<str:sweep_id>/", views.sweep_detail, name="detail"),
     path("sweeps/<str:sweep_id>/live/", views.sweep_live, name="live"),
     path("sweeps/<str:sweep_id>/trials.csv", views.trials_csv, name="trials_csv"),
+    path("sweeps/<str:sweep_id>/trials/<int:number>/", views.trial_detail, name="trial"),
     path("sweeps/<str:sweep_id>/delete/", views.sweep_delete, name="delete"),
     # One URL per lifecycle action, named after it: sweeps:start, sweeps:pause, ...
     *(

@@ -22,7 +22,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,16 +32,23 @@ from django_htmx.http import HttpResponseLocation
 
 from projects.access import can_edit, get_project, projects_for
 from projects.models import Project, Role
-from sweeps import charts, importance, lifecycle, plot_data, state_machine
+from sweeps import agents, charts, importance, lifecycle, plot_data, state_machine, trial_filters
 from sweeps.config import ConfigError, SweepConfig
 from sweeps.distributions import nest
-from sweeps.forms import EXAMPLE_CONFIG, SweepForm
+from sweeps.forms import SweepForm, template_text
 from sweeps.metric_hints import unlogged_metrics
-from sweeps.models import Method, Sweep, SweepState, TrialState
-from sweeps.sweep_lists import SWEEP_LIST
+from sweeps.models import Method, Sweep, SweepState, Trial, TrialState
+from sweeps.progress import Progress, progress_of
+from sweeps.sweep_lists import (
+    DEFAULT_SWEEP_SORT,
+    SWEEP_LIST,
+    SWEEP_SORT_COLUMNS,
+    SWEEP_SORTS,
+    sweep_ordering,
+)
 from sweeptracker.htmx import HtmxHttpRequest, render_poll, render_region, targets
 from sweeptracker.list_filters import ListFilters
-from sweeptracker.pages import Menu, PageFilters, choice, duration_text, sort_link
+from sweeptracker.pages import Menu, PageFilters, SortLink, choice, duration_text, sort_link
 
 # The list's region that filters and pages refresh.
 TABLE = "sweep-table"
@@ -113,12 +120,24 @@ class SweepFilters(PageFilters):
     # The API's sweeps list's filters, ?q= for its search.
     FILTERS: ClassVar[ListFilters] = SWEEP_LIST.renamed(search="q")
     per_page: int = DEFAULT_PAGE_SIZE
+    sort: str = DEFAULT_SWEEP_SORT
 
     @classmethod
     def from_query(cls, query: QueryDict) -> SweepFilters:
         sizes = [str(size) for size in PAGE_SIZES]
         per_page = int(choice(query, "per_page", sizes, str(DEFAULT_PAGE_SIZE)))
-        return cls(cls.read(query), per_page=per_page)
+        sort = choice(query, "sort", SWEEP_SORTS, DEFAULT_SWEEP_SORT)
+        return cls(cls.read(query), per_page=per_page, sort=sort)
+
+
+def sweep_sort_links(current: str) -> dict[str, SortLink]:
+    """Each column's header link: newest first from dates, the most trials and A to Z
+    otherwise; the best value ascending (a minimized loss's best first)."""
+    firsts = {"created": "-created", "trials": "-trials"}
+    return {
+        column: sort_link(current, column, label, firsts.get(column, ""))
+        for column, (label, _) in SWEEP_SORT_COLUMNS.items()
+    }
 
 
 def sweep_rows(user: Any) -> QuerySet[Sweep]:
@@ -133,6 +152,9 @@ def sweep_rows(user: Any) -> QuerySet[Sweep]:
             my_role=F("project__memberships__role"),  # type: ignore[no-redef]
             trial_count=Count("trials"),
             running_count=Count("trials", filter=Q(trials__state=TrialState.RUNNING)),
+            complete_count=Count("trials", filter=Q(trials__state=TrialState.COMPLETE)),
+            pruned_count=Count("trials", filter=Q(trials__state=TrialState.PRUNED)),
+            failed_count=Count("trials", filter=Q(trials__state=TrialState.FAILED)),
             front_count=Count("trials", filter=Q(trials__is_best=True)),
         )
         .order_by("-created_at", "id")
@@ -144,15 +166,15 @@ class SweepRow:
     sweep: Sweep
     can_edit: bool
     actions: list[Action]
-    progress: int  # percent of the run cap handed out, for the bar under "12 / 50"
+    progress: Progress  # the bar under "12 / 50"
     best_label: str
     best: str
 
 
 def row_of(sweep: Sweep) -> SweepRow:
-    cap = sweep.run_cap
-    # Why the type: ignore below: trial_count, front_count: annotations of sweep_rows().
-    progress = min(round(100 * sweep.trial_count / cap), 100) if cap else 0  # type: ignore[attr-defined]
+    # Why the type: ignore below: the *_count: annotations of sweep_rows().
+    done = sweep.complete_count + sweep.pruned_count  # type: ignore[attr-defined]
+    progress = progress_of(sweep, sweep.trial_count, done)  # type: ignore[attr-defined]
     if len(sweep.metric) > 1:
         front = sweep.front_count  # type: ignore[attr-defined]
         best_label, best = (
@@ -183,7 +205,8 @@ def sweep_list(request: HtmxHttpRequest, slug: str | None = None) -> HttpRespons
     if project is not None:
         sweeps = sweeps.filter(project=project)
         filters = filters.without("project")
-    page = Paginator(filters.filter(sweeps), filters.per_page).get_page(request.GET.get("page"))
+    sweeps = filters.filter(sweeps).order_by(*sweep_ordering(filters.sort))
+    page = Paginator(sweeps, filters.per_page).get_page(request.GET.get("page"))
     partial = targets(request, TABLE)
     if project is not None:
         base_url, new_url = (
@@ -202,6 +225,7 @@ def sweep_list(request: HtmxHttpRequest, slug: str | None = None) -> HttpRespons
         "filters": filters,
         "page": page,
         "rows": [row_of(sweep) for sweep in page.object_list],
+        "sort_links": sweep_sort_links(filters.sort),
         # Rows say which project they belong to only where several projects are listed.
         "scope": "project" if project else "all",
         "show_project": project is None,
@@ -239,7 +263,9 @@ def copy_source(request: HttpRequest) -> Sweep | None:
 
 def initial_values(request: HttpRequest, source: Sweep | None) -> dict[str, Any]:
     if source is None:
-        return {"config_text": EXAMPLE_CONFIG, "project": request.GET.get("project", "")}
+        # ?template= starts from one of the page's templates (its links work without JS).
+        text = template_text(request.GET.get("template", ""))
+        return {"config_text": text, "project": request.GET.get("project", "")}
     return {
         "name": f"{source.name} (copy)",
         "description": source.description,
@@ -442,14 +468,26 @@ def overview_tab(view: SweepView) -> dict[str, Any]:
     return {
         # History and importance first: together they fit one screen with the stat cards.
         "charts": [
-            charts.history_chart(points, name, goal),
+            charts.history_chart(points, name, goal, view.axes),
             charts.importance_chart(scores, view.counts.complete),
             charts.parallel_chart(view.axes, points, name, goal, limit=OVERVIEW_LINES),
         ],
         "constants": plot_data.constants_of(config),
+        "best_params": best_params(view.sweep),
         "early_terminate": config.early_terminate,
         "sampler": (config.optuna or {}).get("sampler", "auto") if config.method == "bayes" else "",
+        # Its card goes once the sweep has ended (templates/sweeps/includes/agents_card.html).
+        "agents": [] if view.sweep.is_ended else agents.page_rows(view.sweep),
+        "agent_timeout": int(agents.timeout().total_seconds()),
     }
+
+
+def best_params(sweep: Sweep) -> list[tuple[str, str]]:
+    """The best trial's parameters, for the overview; a Pareto front has its own tab."""
+    best = sweep.best_trial
+    if best is None or len(sweep.metric) > 1:
+        return []
+    return [(name, plot_data.value_label(value)) for name, value in best.params.items()]
 
 
 @dataclass(frozen=True)
@@ -461,6 +499,9 @@ class TrialRow:
     params: list[str]
     objective: list[str]
     duration: str
+    last_step: str
+    # Where early termination asked the run to stop (a complete one ran to its end first).
+    stop_step: int | None = None
 
 
 def number_text(value: float | None) -> str:
@@ -471,7 +512,9 @@ def number_text(value: float | None) -> str:
 
 def trials_tab(view: SweepView) -> dict[str, Any]:
     table = plot_data.TrialView.from_query(view.query, view.axes)
-    page = plot_data.trials_page(view.sweep, table)
+    metrics = view.sweep.metric_names
+    filters = trial_filters.TrialFilters.from_query(view.query, view.axes, metrics)
+    page = trial_filters.trials_page(view.sweep, table, filters, view.axes)
     width = max(len(view.sweep.metric), 1)
     now = timezone.now()
     rows = []
@@ -489,11 +532,15 @@ def trials_tab(view: SweepView) -> dict[str, Any]:
                 ],
                 objective=[number_text(v) for v in objective] + ["—"] * (width - len(objective)),
                 duration=duration_text(trial.created_at, trial.ended_at, now),
+                last_step="—" if trial.last_step is None else str(trial.last_step),
+                stop_step=trial.stop_step,
             )
         )
     names = view.sweep.metric_names or ["value"]
     return {
         "table": table,
+        "trial_filters": filters,
+        "trial_filter_fields": filters.fields(view.axes, metrics),
         "page": page,
         "rows": rows,
         # The newest trials first is what a click on "#" asks for.
@@ -536,10 +583,12 @@ def importance_tab(view: SweepView) -> dict[str, Any]:
     method = view.query.get("importance", "fanova")
     method = method if method in importance.METHODS else "fanova"
     result = importance.cached_or_compute(view.sweep)
+    points = plot_data.trial_points(view.sweep)
     return {
         "charts": [
             charts.importance_chart(result, view.counts.complete, method),
             charts.correlation_chart(result),
+            charts.correlation_heatmap(plot_data.correlations(view.axes, points, view.metric[0])),
         ],
         "importance": result,
         "importance_method": method,
@@ -586,15 +635,23 @@ def parallel_tab(view: SweepView) -> dict[str, Any]:
 
 
 def history_tab(view: SweepView) -> dict[str, Any]:
+    """The history, the metric's distribution (EDF) and the trials' timeline by agent."""
     points = plot_data.trial_points(view.sweep)
-    return {"charts": [charts.history_chart(points, *view.metric)]}
+    return {
+        "charts": [
+            charts.history_chart(points, *view.metric, view.axes),
+            charts.edf_chart(points, *view.metric, view.axes),
+            charts.timeline_chart(points, timezone.now()),
+        ]
+    }
 
 
 def slice_tab(view: SweepView) -> dict[str, Any]:
     points = plot_data.trial_points(view.sweep)
     name, goal = view.metric
     scores = importance.cached_or_compute(view.sweep)
-    contour = charts.contour_chart(view.axes, points, name, goal, scores)
+    chosen = (view.query.get("cx", ""), view.query.get("cy", ""))
+    contour = charts.contour_chart(view.axes, points, name, goal, scores, chosen)
     return {"charts": [contour, *charts.slice_charts(view.axes, points, name, goal)]}
 
 
@@ -645,12 +702,11 @@ def detail_context(request: HttpRequest, sweep: Sweep, tab: str) -> dict[str, An
     config = SweepConfig.from_dict(sweep.config)
     counts = plot_data.trial_counts(sweep)
     view = SweepView(sweep, config, plot_data.axes_of(config), counts, request.GET)
-    cap = sweep.run_cap
     context = header_context(sweep) | {
         "tab": tab,
         "tabs": tabs_of(sweep),
         "counts": counts,
-        "progress": min(round(100 * counts.total / cap), 100) if cap else 0,
+        "progress": progress_of(sweep, counts.total, counts.complete + counts.pruned, config),
         "config": config,
         "agent_command": f"sweeptracker agent {sweep.pk}",
         "metric_name": view.metric[0],
@@ -660,7 +716,10 @@ def detail_context(request: HttpRequest, sweep: Sweep, tab: str) -> dict[str, An
         "tab_template": TAB_TEMPLATES.get(tab, "sweeps/includes/tab_charts.html"),
         "charts": [],
     }
-    return context | TAB_BUILDERS[tab](view)
+    context |= TAB_BUILDERS[tab](view)
+    # A click on a trial in any chart opens the trial's page.
+    charts.link_trials(context["charts"], trial_base_url(sweep))
+    return context
 
 
 @require_GET
@@ -683,6 +742,62 @@ def sweep_live(request: HtmxHttpRequest, sweep_id: str) -> HttpResponse:
     return render_poll(
         request, "sweeps/sweep_detail.html", "sweep-live", context, live=not sweep.is_ended
     )
+
+
+# One trial --------------------------------------------------------------------------------
+
+
+def trial_base_url(sweep: Sweep) -> str:
+    """The trial pages' URL without the number: charts.js appends number + "/"."""
+    return reverse("sweeps:trial", args=[sweep.pk, 0]).removesuffix("0/")
+
+
+def trial_history(trial: Trial) -> list[tuple[str, Any, str]]:
+    """What the database knows of a trial's states: (what, when, detail), oldest first."""
+    started = ""
+    if trial.agent is not None:
+        started = f"by {trial.agent.host or 'an agent'}"
+        started += f" (process {trial.agent.pid})" if trial.agent.pid else ""
+    events: list[tuple[str, Any, str]] = [("suggested: running", trial.created_at, started)]
+    if trial.stop_step is not None:
+        events.append(("early termination asked it to stop", None, f"at step {trial.stop_step}"))
+    if trial.ended_at is not None:
+        ended = ""
+        if trial.run is not None:
+            ended = f"its run {trial.run.state}"
+            ended += f", exit code {trial.run.exit_code}" if trial.run.exit_code else ""
+        events.append((trial.state, trial.ended_at, ended))
+    return events
+
+
+@require_GET
+@login_required
+def trial_detail(request: HttpRequest, sweep_id: str, number: int) -> HttpResponse:
+    """One trial: its parameters, values, intermediate values and states."""
+    sweep = get_sweep(request.user, sweep_id)
+    trial = plot_data.trial_of(sweep, number)
+    if trial is None:
+        raise Http404("No such trial in this sweep.")
+    metric, goal = (sweep.metric[0]["name"], sweep.metric[0]["goal"]) if sweep.metric else ("", "")
+    curve = plot_data.trial_curve(trial, metric)
+    chart = charts.trial_chart(curve, metric, goal, trial.stop_step)
+    names = sweep.metric_names or ["value"]
+    objective: list[float | None] = [*(trial.objective or [])]
+    objective += [None] * (len(names) - len(objective))
+    context = {
+        "sweep": sweep,
+        "project": sweep.project,
+        "trial": trial,
+        "here": f"Trial #{trial.number}",
+        "objective": [(n, number_text(v)) for n, v in zip(names, objective, strict=False)],
+        "params": [(name, plot_data.value_label(v)) for name, v in sorted(trial.params.items())],
+        "history": trial_history(trial),
+        "duration": duration_text(trial.created_at, trial.ended_at, timezone.now()),
+        "charts": [chart],
+        "previous": trial.number - 1 if trial.number > 0 else None,
+        "next": trial.number + 1 if trial.number + 1 < sweep.next_number else None,
+    }
+    return render(request, "sweeps/trial_detail.html", context)
 
 
 # CSV export -------------------------------------------------------------------------------

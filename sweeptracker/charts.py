@@ -11,11 +11,13 @@ HTML-like markup, and shows the entities as the characters they stand for.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sized
+import math
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 
 PLOTLY_CONFIG: dict[str, Any] = {"responsive": True, "displaylogo": False}
@@ -32,6 +34,9 @@ COLORSCALE = "Viridis"
 LATER_DARKER = [[0.0, "#c7d2fe"], [1.0, "#312e81"]]
 # Figures over more points than this go in unchecked (see `checked`).
 CHECKED_UP_TO = 2_000
+# Tukey's far fence: values beyond this many interquartile ranges from the middle half
+# are spikes that the default range leaves out (autoscale still shows them).
+FENCE = 3.0
 
 
 @dataclass(frozen=True)
@@ -50,10 +55,19 @@ class Chart:
     height: int = 340
     # Wider than a phone: the card scrolls sideways rather than crushing the axes.
     min_width: int = 0
+    # Swatches under the chart, (label, colour), for colours a colour bar cannot explain.
+    legend: tuple[tuple[str, str], ...] = ()
+    # Form controls above the chart (sweeps/includes/chart_controls.html reads them).
+    controls: tuple[Any, ...] = ()
 
     @property
     def empty(self) -> bool:
         return bool(self.figure["empty"])
+
+    @property
+    def scalable(self) -> bool:
+        """Whether the chart has a metric axis that the log-scale toggle switches."""
+        return "scales" in self.figure
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -104,6 +118,76 @@ def axis(title: str = "", **updates: Any) -> dict[str, Any]:
         "title": {"text": title, "standoff": 8},
     }
     return base | updates
+
+
+def robust_range(values: Sequence[float], log: bool = False) -> tuple[float, float] | None:
+    """An axis range that one spike does not squash, or None when no value is a spike.
+
+    Values beyond Tukey's far fence (FENCE interquartile ranges outside the middle half;
+    on a log axis, of log10 of the values) are left out; the range covers the rest with
+    a margin. Plotly's autoscale (or a double-click) still shows the whole data.
+    """
+    finite = np.array([v for v in values if math.isfinite(v) and (v > 0 or not log)], float)
+    if finite.size < 4:
+        return None
+    scaled = np.log10(finite) if log else finite
+    q1, q3 = np.quantile(scaled, [0.25, 0.75])
+    spread = q3 - q1
+    inside = scaled[(scaled >= q1 - FENCE * spread) & (scaled <= q3 + FENCE * spread)]
+    if spread <= 0 or inside.size == scaled.size:
+        return None
+    low, high = float(inside.min()), float(inside.max())
+    pad = (high - low) * 0.06 or abs(high) * 0.06 or 1.0
+    return low - pad, high + pad
+
+
+def metric_scales(
+    values: Sequence[float], axis: str = "yaxis", uirevision: str = ""
+) -> dict[str, Any]:
+    """The layout of a chart's metric axis on a linear and on a log scale, for the toggle.
+
+    static/js/charts.js applies one of the two to the figure before drawing it: each is
+    {"layout": {dotted path: value}}. The log one is absent when a value is not positive.
+    Each scale has its own uirevision, so a zoom in one is not read in the other.
+    """
+
+    def scale(kind: str, bounds: tuple[float, float] | None, revision: str) -> dict[str, Any]:
+        patch: dict[str, Any] = {f"{axis}.type": kind, "uirevision": revision}
+        patch[f"{axis}.autorange"] = bounds is None
+        if bounds is not None:
+            patch[f"{axis}.range"] = list(bounds)
+        return {"layout": patch}
+
+    scales = {"linear": scale("linear", robust_range(values), uirevision)}
+    if values and all(v > 0 for v in values if math.isfinite(v)):
+        scales["log"] = scale("log", robust_range(values, log=True), f"{uirevision}:log")
+    return scales
+
+
+def apply_scale(figure: dict[str, Any], scale: str = "linear") -> dict[str, Any]:
+    """`figure` with its `scale` applied to its layout, as charts.js does before drawing."""
+    for path, value in figure["scales"][scale].get("layout", {}).items():
+        target = figure["layout"]
+        *parents, key = path.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[key] = value
+    return figure
+
+
+def outside_note(values: Sequence[float], scales: dict[str, Any], axis: str = "yaxis") -> str:
+    """What the default range leaves out, and how to see it."""
+    bounds = scales["linear"]["layout"].get(f"{axis}.range")
+    if not bounds:
+        return ""
+    low, high = bounds
+    outside = sum(1 for v in values if math.isfinite(v) and not low <= v <= high)
+    if not outside:
+        return ""
+    return (
+        f" {outside} value{'s lie' if outside > 1 else ' lies'} outside the range shown: "
+        "double-click the chart (or autoscale) to see all."
+    )
 
 
 def checked(points: Sized) -> bool:

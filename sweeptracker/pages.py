@@ -108,9 +108,12 @@ def menu(values: Iterable[str], current: str) -> list[tuple[str, str]]:
 
 
 def format_duration(delta: timedelta) -> str:
-    """A duration as a person reads it: 2d 3h, 1h 05m, 4m 09s, 12s, 0.4s."""
+    """A duration as a person reads it: 2d 3h, 1h 05m, 4m 09s, 12s, 0.4s, 42 ms."""
     total = max(delta.total_seconds(), 0.0)
-    # Trials of a quick sweep end within a second: "0s" would say they took no time.
+    # Trials of a quick sweep end within a second: "0s" would say they took no time,
+    # and so would "0.0s" for a 40 ms one.
+    if total < 0.095:
+        return f"{total * 1000:.0f} ms"
     if total < 1:
         return f"{total:.1f}s"
     hours, rest = divmod(int(total), 3600)

@@ -146,6 +146,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("MAX_REQUEST_BYTES", 5 * 1024 * 1024)
 MAX_POINTS_PER_BATCH = envint("MAX_POINTS_PER_BATCH", 50_000)
 # Seconds without a heartbeat after which a running run counts as crashed.
 HEARTBEAT_TIMEOUT = envint("HEARTBEAT_TIMEOUT", 300)
+# Seconds after an agent's last request (or its running trial's last heartbeat) during
+# which a sweep's page lists it as live (sweeps.agents).
+AGENT_TIMEOUT = envint("AGENT_TIMEOUT", 60)
 # Bayes sweeps use a Gaussian process until this many trials are complete, then TPE.
 GP_MAX_TRIALS = envint("GP_MAX_TRIALS", 100)
 # How often a grid point whose run failed is handed out again.

@@ -4,16 +4,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
 
 from projects.api import ApiKeyViewSet, ProjectViewSet
 from runs.api import RunViewSet
 from sweeps.api import SweepViewSet
 from sweeptracker.converters import IdConverter
+from sweeptracker.site import SweepTrackerRouter, favicon
 
 register_converter(IdConverter, "id")
 
-router = DefaultRouter()
+router = SweepTrackerRouter()
 router.register("projects", ProjectViewSet, basename="project")
 router.register("runs", RunViewSet, basename="run")
 router.register("keys", ApiKeyViewSet, basename="apikey")
@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("projects.urls")),

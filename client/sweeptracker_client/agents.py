@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sweeptracker_client import assignment, macros, settings
+from sweeptracker_client import agent_identity, agent_output, assignment, macros, settings
 from sweeptracker_client.api import Api, retry_while_away
 from sweeptracker_client.errors import SweepTrackerError, SweepUnavailable
 from sweeptracker_client.run_start import check_entity
@@ -60,6 +60,8 @@ class TrialResult:
     values: list[float] | None
     # The function raised, or the command exited with another code than 0.
     failed: bool
+    # Why it failed, as the agent printed it (exit code, last stderr lines; the exception).
+    reason: str = ""
 
 
 @dataclass
@@ -138,6 +140,7 @@ class FunctionRunner:
         self.api = api
         self.function = function
         self.config = config
+        self.reason = ""  # why the last trial failed
 
     def run(self, suggestion: Suggestion) -> bool:
         """Run one trial; True when it failed."""
@@ -149,14 +152,16 @@ class FunctionRunner:
             api_key=self.api.api_key,
         )
         assignment.offer(given)
+        self.reason = ""
         done = threading.Event()
         threading.Thread(
             target=self._keep_alive, args=(given, done), name="sweeptracker-agent", daemon=True
         ).start()
         try:
             self.function()
-        except Exception:
+        except Exception as error:
             # As W&B's agent does: show the error, fail the run, go on with the next.
+            self.reason = f"raised {type(error).__name__}: {error}"
             print(
                 f"sweeptracker: run {suggestion.run_id} errored:\n{traceback.format_exc()}",
                 file=sys.stderr,
@@ -226,6 +231,8 @@ class CommandRunner:
         self.program = sweep.config.get("program")
         macros.check_command(self.command, self.program)
         self.folder = settings.home() / "sweeps" / sweep.id
+        self.reason = ""  # why the last trial failed
+        self.tail: agent_output.StderrTail | None = None
 
     def run(self, suggestion: Suggestion) -> bool:
         """Run one trial; True when it failed."""
@@ -235,6 +242,7 @@ class CommandRunner:
         if macros.uses_json_file(self.command):
             json_path.write_text(json.dumps(suggestion.params), encoding="utf-8")
         argv = macros.expand(self.command, suggestion.params, self.program, str(json_path))
+        self.reason, self.tail = "", None
         try:
             process = self._start(argv, self._environment(suggestion, param_path))
             if process is None:
@@ -253,7 +261,19 @@ class CommandRunner:
         exit_code = 0 if stopped else (code if code >= 0 else 128 - code)
         if self.api.run_info(suggestion.run_id).state == "running":
             end_run(self.api, suggestion.run_id, exit_code)
+        if exit_code != 0:
+            self.reason = agent_output.command_failure(
+                code, self._stderr_end(), agent_output.program_hint(self.program, Path.cwd())
+            )
         return exit_code != 0
+
+    def _stderr_end(self) -> list[str]:
+        """The command's last lines on stderr, once its copier read them all."""
+        if self.tail is None:
+            return []
+        # A child of the command that outlived it may hold the pipe open: do not wait on it.
+        self.tail.join(timeout=2)
+        return self.tail.last_lines()
 
     def _environment(self, suggestion: Suggestion, param_path: Path) -> dict[str, str]:
         return {
@@ -275,11 +295,19 @@ class CommandRunner:
         else:
             group["process_group"] = 0
         try:
-            # stdin closed, as W&B does: a child reading it must not hang the agent.
-            return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, **group)
+            # stdin closed, as W&B does: a child reading it must not hang the agent. Its
+            # stderr goes through the agent, which keeps the end to say why it failed.
+            process = subprocess.Popen(
+                argv, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, **group
+            )
         except OSError as error:
+            hint = agent_output.program_hint(self.program, Path.cwd())
+            self.reason = f"cannot run {argv[0]!r}: {error}" + (f"\n{hint}" if hint else "")
             print(f"sweeptracker: cannot run {argv[0]!r}: {error}", file=sys.stderr, flush=True)
             return None
+        self.tail = agent_output.StderrTail(process.stderr, getattr(sys.stderr, "buffer", None))
+        self.tail.start()
+        return process
 
     def _watch(self, process: subprocess.Popen[bytes], run_id: int) -> tuple[int, bool]:
         """Wait for the child, heartbeating its run; (exit code, whether the agent stopped it)."""
@@ -371,6 +399,10 @@ class Agent:
         self.config = settings.agent_settings()
         self.out = out if out is not None else sys.stdout
         self.report = AgentReport(self.sweep_id)
+        self.progress = agent_output.Progress(self.out, self.count)
+        self.identity = agent_identity.Identity()
+        # Why each trial failed, by number, until its line is printed.
+        self._reasons: dict[int, str] = {}
 
     def run(self) -> AgentReport:
         """Run trials until the agent must stop; the report says why it did."""
@@ -387,31 +419,60 @@ class Agent:
                 runner = FunctionRunner(api, self.function, self.config)
             else:
                 runner = CommandRunner(api, sweep, self.config)
+            self.progress.metric = sweep.metric_names[0] if sweep.metric_names else ""
+            agent_identity.announce(api, self.identity)
             self.say(f"agent for sweep {sweep.id} ({sweep.name}, {sweep.method}): {sweep.url}")
+            hint = agent_output.program_hint(getattr(runner, "program", None), Path.cwd())
+            if hint:
+                self.say(f"warning: {hint}")
             try:
                 self._loop(api, sweep, runner)
             except KeyboardInterrupt:
                 self._stop("interrupted", "interrupted (Ctrl-C)")
+            finally:
+                agent_identity.say_stopped(api, sweep.id)
             self._summary(api, sweep)
         return self.report
 
     def _loop(self, api: Api, sweep: SweepInfo, runner: FunctionRunner | CommandRunner) -> None:
         limits = FailureLimits(self.config)
-        while True:
-            if self.count is not None and len(self.report.trials) >= self.count:
-                self._stop("count", f"ran the {self.count} trial(s) asked for")
-                return
-            suggestion = self._next(api)
-            if suggestion is None:
-                return
-            failed = runner.run(suggestion)
-            result = self._result(api, suggestion, failed)
-            self.report.trials.append(result)
-            self.say(describe(result, sweep.metric_names))
-            reason = limits.record(failed)
-            if reason:
-                self._stop("failures", reason)
-                return
+        # The trial just run: the next suggestion asks how it ended (one request per trial).
+        ran: tuple[Suggestion, bool] | None = None
+        try:
+            while True:
+                if self.count is not None and len(self.report.trials) + bool(ran) >= self.count:
+                    self._stop("count", f"ran the {self.count} trial(s) asked for")
+                    return
+                if ran is not None:
+                    api.report_next(self.sweep_id, {"trial": ran[0].number, "state": "ended"})
+                suggestion = self._next(api)
+                if ran is not None:
+                    self._record(api, sweep, *ran, api.last_reported)
+                    ran = None
+                if suggestion is None:
+                    return
+                ran = (suggestion, self._run_trial(runner, suggestion))
+                reason = limits.record(ran[1])
+                if reason:
+                    self._stop("failures", reason)
+                    return
+        finally:
+            if ran is not None:
+                api.report_next(self.sweep_id, None)
+                self._record(api, sweep, *ran, None)
+
+    def _record(
+        self,
+        api: Api,
+        sweep: SweepInfo,
+        suggestion: Suggestion,
+        failed: bool,
+        trial: TrialInfo | None,
+    ) -> None:
+        """Keep and tell how a trial ended: `trial` as the server said it, else asked now."""
+        result = self._result(api, suggestion, failed, trial)
+        self.report.trials.append(result)
+        self._tell(result, sweep.metric_names)
 
     def _next(self, api: Api) -> Suggestion | None:
         """The next trial; None (and the reason recorded) when the sweep has no more."""
@@ -439,11 +500,14 @@ class Agent:
                     self.say(f"{error}; trying again")
             time.sleep(self.config.poll_interval)
 
-    def _result(self, api: Api, suggestion: Suggestion, failed: bool) -> TrialResult:
-        try:
-            trial: TrialInfo | None = api.trial(self.sweep_id, suggestion.number)
-        except SweepTrackerError:
-            trial = None
+    def _result(
+        self, api: Api, suggestion: Suggestion, failed: bool, trial: TrialInfo | None = None
+    ) -> TrialResult:
+        if trial is None or trial.number != suggestion.number:
+            try:
+                trial = api.trial(self.sweep_id, suggestion.number)
+            except SweepTrackerError:
+                trial = None
         return TrialResult(
             number=suggestion.number,
             run_id=suggestion.run_id,
@@ -475,8 +539,39 @@ class Agent:
             self.say(f"best of the sweep so far: trial {best.number}, {value} ({line})")
 
     def say(self, message: str) -> None:
-        """One line of progress on the agent's output."""
-        print(f"sweeptracker: {message}", file=self.out, flush=True)
+        """A line of progress on the agent's output (wrapped to 100 columns)."""
+        self.progress.say(message)
+
+    def _run_trial(self, runner: FunctionRunner | CommandRunner, suggestion: Suggestion) -> bool:
+        """Run one trial with its live line on a terminal; True when it failed."""
+        metric = self.progress.metric
+        read: Callable[[], agent_output.Reading | None]
+        if isinstance(runner, FunctionRunner):
+            read = lambda: agent_output.reading_in_process(metric)  # noqa: E731
+        else:
+            api = runner.api
+            read = agent_output.RunReader(api.base_url, api.api_key, suggestion.run_id, metric)
+        self.progress.trial_started(suggestion.number, read)
+        try:
+            failed = runner.run(suggestion)
+        finally:
+            self.progress.trial_ended()
+            if isinstance(read, agent_output.RunReader):
+                read.close()
+        if failed and runner.reason:
+            self._reasons[suggestion.number] = runner.reason
+        return failed
+
+    def _tell(self, result: TrialResult, metric_names: list[str]) -> None:
+        """The trial's line: `[n/count]` and times, state, value, params, and why it failed."""
+        result.reason = self._reasons.pop(result.number, "")
+        value = format_value(result.value, result.values, metric_names)
+        self.progress.trial_line(
+            f"trial {result.number} {result.state}: {value}",
+            describe_params(result.params),
+            f" (run {result.run_id})",
+            result.reason,
+        )
 
 
 def describe(result: TrialResult, metric_names: list[str]) -> str:

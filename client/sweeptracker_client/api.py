@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -246,6 +247,9 @@ class Api:
         self._owners: dict[str, str] = {}
         self._own_session = session is None
         self.session = session if session is not None else requests.Session()
+        # Trial results to send with the next suggestion of each sweep (`report_next`).
+        self._queued_reports: dict[str, dict[str, Any]] = {}
+        self.last_reported: TrialInfo | None = None
 
     def __enter__(self) -> Api:
         return self
@@ -425,7 +429,14 @@ class Api:
         return Run(self, data)
 
     def run_info(self, id: int | str) -> RunInfo:
-        """One run as the server holds it, by pk or id (what the client's own code reads)."""
+        """One run as the server holds it, by pk or id (what the client's own code reads).
+
+        The first read of a run that a suggestion of this process just made is that
+        suggestion's answer (the run as made), so that init() joining it costs no request."""
+        suggested = _SUGGESTED_RUNS.pop((self.base_url, str(id)), None)
+        if suggested is not None:
+            suggested.api = self
+            return suggested
         return RunInfo.from_json(self.request("GET", f"runs/{_quote(str(id))}/"), self)
 
     def create_run(
@@ -467,10 +478,18 @@ class Api:
         (config and summary replace)."""
         self.request("PATCH", f"runs/{_quote(str(id))}/", body=fields, timeout=timeout)
 
-    def log(self, id: int | str, batch: dict[str, Any], timeout: float | None = None) -> LogAnswer:
+    def log(
+        self,
+        id: int | str,
+        batch: dict[str, Any],
+        timeout: float | None = None,
+        final: bool = False,
+    ) -> LogAnswer:
         """Send `{"rows": [...], "summary": {...}, "metrics": {...}}`, already in wire form;
-        resending is harmless."""
-        answer = self.request("POST", f"runs/{_quote(str(id))}/log/", body=batch, timeout=timeout)
+        resending is harmless. `final`: sent after the script ended (see early termination)."""
+        path = f"runs/{_quote(str(id))}/log/"
+        params = {"final": "true"} if final else None
+        answer = self.request("POST", path, params=params, body=batch, timeout=timeout)
         return LogAnswer(
             stored=int(answer.get("stored", 0)),
             should_stop=bool(answer.get("should_stop", False)),
@@ -624,14 +643,23 @@ class Api:
     def suggest(self, id: str) -> Suggestion:
         """The next trial of the sweep: a new run whose config holds the params to try.
 
-        Raises SweepUnavailable when there is none now; its `retry` says
+        A report queued by `report_next` for this sweep goes in the same request (the
+        server applies it first: one round trip per trial); `last_reported` is then the
+        trial it was about as it stands after, or None when the answer was a 409.
+        Raises SweepUnavailable when there is no trial now; its `retry` says
         whether asking again later may get one (paused, or busy).
         """
+        report = self._queued_reports.get(id)
+        self.last_reported = None
         try:
-            answer = self._sweep_request("POST", id, "suggest/")
+            answer = self._sweep_request(
+                "POST", id, "suggest/", {"report": report} if report else {}
+            )
         except SweepTrackerError as error:
             detail = error.detail if isinstance(error.detail, dict) else {}
             if error.status == 409 and "reason" in detail:
+                # The report was applied before the sweep said it has no trial now.
+                self._queued_reports.pop(id, None)
                 raise SweepUnavailable(
                     str(detail.get("detail") or error.message),
                     reason=str(detail["reason"]),
@@ -640,7 +668,26 @@ class Api:
                     detail=detail,
                 ) from error
             raise
+        self._queued_reports.pop(id, None)
+        reported = answer.get("reported")
+        self.last_reported = TrialInfo.from_json(reported) if reported else None
+        if isinstance(answer.get("run"), dict):
+            _keep_suggested_run(self.base_url, RunInfo.from_json(answer["run"]))
         return Suggestion.from_json(answer)
+
+    def report_next(self, id: str, report: dict[str, Any] | None) -> None:
+        """Queue a trial's result to send with the next `suggest(id)`, or drop it (None).
+
+        `report` is {"trial": number (or "run_id": pk), "state": complete | failed |
+        finished | ended, "value" or "values"}: complete and failed as `report()` says
+        them; finished ends a run still running as exit code 0 does (its summary holds
+        the value); ended changes nothing and asks only how the trial ended. A request
+        that fails before the server answers keeps it queued: sending it again is harmless.
+        """
+        if report is None:
+            self._queued_reports.pop(id, None)
+        else:
+            self._queued_reports[id] = dict(report)
 
     def report(
         self,
@@ -681,6 +728,22 @@ class Api:
                     error.detail,
                 ) from error
             raise
+
+
+# Runs that suggestions of this process made, by (base_url, pk), until init() reads them;
+# an agent's init() reads its trial's run at once, so only the last few are kept.
+_SUGGESTED_RUNS: dict[tuple[str, str], RunInfo] = {}
+MAX_SUGGESTED_RUNS = 8
+
+
+_SUGGESTED_LOCK = threading.Lock()
+
+
+def _keep_suggested_run(base_url: str, info: RunInfo) -> None:
+    with _SUGGESTED_LOCK:
+        while len(_SUGGESTED_RUNS) >= MAX_SUGGESTED_RUNS:
+            _SUGGESTED_RUNS.pop(next(iter(_SUGGESTED_RUNS)))
+        _SUGGESTED_RUNS[(base_url, info.ref)] = info
 
 
 def _quote(sweep_id: str) -> str:

@@ -140,6 +140,8 @@ class SweepController:
         # Trial number by run id, of the suggestions made here.
         self._numbers: dict[int, int] = {}
         self._metric_names: list[str] | None = None
+        # The trial `suggest(report=...)` told, as it ended.
+        self.last_reported: TrialInfo | None = None
 
     def __enter__(self) -> SweepController:
         return self
@@ -156,7 +158,7 @@ class SweepController:
         """Close the connections to the server."""
         self.api.close()
 
-    def suggest(self, wait: bool = False) -> Suggestion:
+    def suggest(self, wait: bool = False, report: Value | None = None) -> Suggestion:
         """The next trial to try: a mapping of its params (nested, as a run's config),
         with `.number`, `.run_id` and `.params`.
 
@@ -164,7 +166,15 @@ class SweepController:
         project, with these params in its config. Raises SweepUnavailable when the
         sweep has no trial now; with `wait`, waits while it is paused or busy
         (SWEEPTRACKER_AGENT_POLL_INTERVAL apart) and raises only when it has no more.
+
+        `report` is the value of the trial `report(value)` would end (the current run's,
+        else the latest suggestion's), told in the same request as the ask for the next
+        one: one round trip per trial. `last_reported` is then that trial as it ended
+        (None when the sweep answered that it has no trial now).
         """
+        self.last_reported = None
+        if report is not None:
+            self.api.report_next(self.sweep_id, self._report_body(report))
         while True:
             try:
                 suggestion = self.api.suggest(self.sweep_id)
@@ -173,6 +183,7 @@ class SweepController:
                 if not (wait and error.retry):
                     raise
             time.sleep(settings.agent_settings().poll_interval)
+        self.last_reported = self.api.last_reported
         self._latest = suggestion
         self._numbers[suggestion.run_id] = suggestion.number
         # As an agent does in function mode: init() joins this run instead of making one.
@@ -229,6 +240,18 @@ class SweepController:
                 "report(value, run_id=...) or report(trial, value)."
             )
         return self._latest.number, self._latest.run_id
+
+    def _report_body(self, value: Value) -> dict[str, Any]:
+        """What `suggest(report=value)` tells: as `report(value)`, ending this process's
+        run of the trial first (so that what it logged is all sent)."""
+        number, run_id = self._target(None)
+        current = live_run.current()
+        if run_id is not None and current is not None and current.pk == run_id:
+            self._finish_with(current, value)
+        told = _plain_value(value)
+        if isinstance(told, list):
+            return {"trial": number, "state": "complete", "values": told}
+        return {"trial": number, "state": "complete", "value": told}
 
     def _number_of(self, run_id: int) -> int:
         if run_id in self._numbers:

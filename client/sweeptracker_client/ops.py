@@ -72,5 +72,6 @@ def send(api: Api, run_id: int | str, op: Op, timeout: float | None = None) -> D
     if "patch" in op:
         api.update_run(run_id, op["patch"], timeout=timeout)
         return Delivered()
-    answer = api.log(run_id, {k: op[k] for k in ("rows", "summary", "metrics") if k in op}, timeout)
+    batch = {k: op[k] for k in ("rows", "summary", "metrics") if k in op}
+    answer = api.log(run_id, batch, timeout, final=bool(op.get("final")))
     return Delivered(stored=answer.stored, should_stop=answer.should_stop)

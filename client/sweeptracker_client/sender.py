@@ -239,7 +239,14 @@ class Sender:
             summary, self._summary = self._summary, {}
             metrics, self._metrics = self._metrics, {}
         rows = take_batch(self._rows)
-        return ops.log_op(rows, summary, metrics) if rows or summary or metrics else None
+        if not (rows or summary or metrics):
+            return None
+        op = ops.log_op(rows, summary, metrics)
+        if force and rows:
+            # Taken as the run finishes: the script has ended and can no longer see a stop
+            # this batch's answer brings (the server then counts its trial complete).
+            op["final"] = True
+        return op
 
     def _idle(self) -> None:
         now = time.monotonic()

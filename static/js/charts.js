@@ -16,6 +16,157 @@
   window.chartsReady = true;
 
   var FIGURES = 'script[type="application/json"]';
+  // Below this window width a figure's "compact" variant applies (phones).
+  var COMPACT_WIDTH = 640;
+  // The scale the user chose per chart ("linear" or "log"): kept across polls and tabs.
+  var scaleOf = {};
+  // How many picked trials a parallel-coordinates brush lists as links.
+  var MAX_PICKS = 24;
+
+  // Sets obj's value at a dotted path ("yaxis.range", "dimensions[3].values").
+  function setPath(obj, path, value) {
+    var keys = path.replace(/\[(\d+)\]/g, ".$1").split(".");
+    var target = obj;
+    for (var i = 0; i < keys.length - 1; i++) {
+      if (target[keys[i]] === undefined || target[keys[i]] === null) {
+        target[keys[i]] = {};
+      }
+      target = target[keys[i]];
+    }
+    target[keys[keys.length - 1]] = value;
+  }
+
+  // A variant is {"layout": {path: value}, "data": [[trace index, {path: value}]]}.
+  function applyVariant(data, layout, variant) {
+    if (!variant) {
+      return;
+    }
+    Object.keys(variant.layout || {}).forEach(function (path) {
+      setPath(layout, path, variant.layout[path]);
+    });
+    (variant.data || []).forEach(function (entry) {
+      var trace = data[entry[0]];
+      Object.keys(entry[1]).forEach(function (path) {
+        setPath(trace, path, entry[1][path]);
+      });
+    });
+  }
+
+  // The figure as drawn: the chosen scale of the metric axis, the phone variant.
+  function prepared(payload, div) {
+    var data = JSON.parse(JSON.stringify(payload.data));
+    var layout = JSON.parse(JSON.stringify(payload.layout));
+    if (payload.scales) {
+      var scale = payload.scales[scaleOf[div.id]] ? scaleOf[div.id] : "linear";
+      applyVariant(data, layout, payload.scales[scale]);
+    }
+    if (payload.compact && window.innerWidth < COMPACT_WIDTH) {
+      applyVariant(data, layout, payload.compact);
+    }
+    return { data: data, layout: layout };
+  }
+
+  function trialNumber(point) {
+    var data = point.customdata;
+    if (Array.isArray(data)) {
+      data = data[0];
+    }
+    return typeof data === "number" ? data : null;
+  }
+
+  // A click on a trial's point, line or bar opens its page.
+  function onClick(div, event) {
+    var url = div.chartPayload && div.chartPayload.trial_url;
+    var point = event && event.points && event.points[0];
+    var number = point ? trialNumber(point) : null;
+    if (url && number !== null) {
+      window.location.assign(url + number + "/");
+    }
+  }
+
+  // The trials inside every brushed range of a parallel-coordinates chart, as links.
+  function listPicks(div) {
+    var card = div.closest(".chart-card");
+    var box = card && card.querySelector(".chart-picks");
+    var trace = div.data && div.data[0];
+    var url = div.chartPayload && div.chartPayload.trial_url;
+    if (!box || !trace || trace.type !== "parcoords") {
+      return;
+    }
+    var numbers = trace.customdata || [];
+    var picked = numbers.filter(function (number, row) {
+      return trace.dimensions.every(function (dimension) {
+        var ranges = dimension.constraintrange;
+        if (!ranges || !ranges.length) {
+          return true;
+        }
+        if (!Array.isArray(ranges[0])) {
+          ranges = [ranges];
+        }
+        var value = dimension.values[row];
+        return ranges.some(function (range) {
+          return value >= range[0] && value <= range[1];
+        });
+      });
+    });
+    picked.sort(function (a, b) {
+      return a - b;
+    });
+    box.textContent = "";
+    var lead = document.createElement("span");
+    lead.textContent = picked.length
+      ? picked.length + " trial" + (picked.length > 1 ? "s" : "") + " picked: "
+      : "No trial in the picked ranges.";
+    box.appendChild(lead);
+    picked.slice(0, MAX_PICKS).forEach(function (number) {
+      var link = document.createElement(url ? "a" : "span");
+      if (url) {
+        link.href = url + number + "/";
+      }
+      link.className = "chart-pick";
+      link.textContent = "#" + number;
+      box.appendChild(link);
+      box.appendChild(document.createTextNode(" "));
+    });
+    if (picked.length > MAX_PICKS) {
+      box.appendChild(document.createTextNode("and " + (picked.length - MAX_PICKS) + " more"));
+    }
+  }
+
+  // Plotly's events are bound once per div; they read the div's latest payload.
+  function bindEvents(div) {
+    if (div.chartBound) {
+      return;
+    }
+    div.chartBound = true;
+    div.on("plotly_click", function (event) {
+      onClick(div, event);
+    });
+    div.on("plotly_restyle", function () {
+      listPicks(div);
+    });
+  }
+
+  // The card's log-scale button: shown when the figure offers a log scale.
+  function setUpToggle(card, div, payload) {
+    var button = card && card.querySelector(".js-log-scale");
+    if (!button) {
+      return;
+    }
+    var possible = Boolean(payload.scales && payload.scales.log);
+    button.hidden = payload.empty || !possible;
+    button.setAttribute("aria-pressed", String(possible && scaleOf[div.id] === "log"));
+    if (!button.chartBound) {
+      button.chartBound = true;
+      button.addEventListener("click", function () {
+        scaleOf[div.id] = scaleOf[div.id] === "log" ? "linear" : "log";
+        var script = card.querySelector(FIGURES);
+        if (script) {
+          drawOne(script, null, null);
+        }
+      });
+    }
+  }
 
   function setText(root, selector, value) {
     var element = root.querySelector(selector);
@@ -61,16 +212,23 @@
       // textContent: a metric or parameter name is never read as markup.
       setText(card, ".chart-empty", payload.message);
       setText(card, ".chart-note", payload.note);
+      setUpToggle(card, div, payload);
     }
-    if (div.chartFigure === text) {
+    var drawn = text + "|" + (scaleOf[div.id] || "linear") + "|" + (window.innerWidth < COMPACT_WIDTH);
+    if (div.chartFigure === drawn) {
       return div; // unchanged since the last poll
     }
+    div.chartPayload = payload;
     if (payload.empty) {
       window.Plotly.purge(div);
+      div.chartBound = false;
     } else {
-      window.Plotly.react(div, payload.data, payload.layout, payload.config);
+      var figure = prepared(payload, div);
+      window.Plotly.react(div, figure.data, figure.layout, payload.config);
+      bindEvents(div);
+      listPicks(div);
     }
-    div.chartFigure = text;
+    div.chartFigure = drawn;
     return div;
   }
 
@@ -140,6 +298,16 @@
     if (target && window.Plotly && (target.id === "tab-body" || target === document.body)) {
       target.querySelectorAll(".js-plotly-plot").forEach(function (div) {
         window.Plotly.purge(div);
+      });
+    }
+  });
+
+  // The poll asks for the view the user is looking at: controls that change what the
+  // server draws (the contour's parameters) ride along with it.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "sweep-live") {
+      document.querySelectorAll("[data-live-param]").forEach(function (input) {
+        event.detail.parameters[input.name] = input.value;
       });
     }
   });

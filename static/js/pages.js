@@ -49,6 +49,52 @@
     }
   });
 
+  // A live page's poll (hx-trigger "every Ns") sends again what the open view narrows
+  // by beyond its own inputs: the hidden inputs of [data-poll-include] (the trials'
+  // value filters), so the table it refreshes keeps them.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var trigger = event.detail.elt.getAttribute("hx-trigger") || "";
+    if (trigger.indexOf("every ") !== 0) {
+      return;
+    }
+    document.querySelectorAll("[data-poll-include] input[name]").forEach(function (input) {
+      event.detail.formData.append(input.name, input.value);
+    });
+  });
+
+  // A table that scrolls sideways inside .scroll-frame: the frame says on which side
+  // more columns are, and tables.css shades that edge.
+  function markEdges(frame) {
+    var wrap = frame.querySelector(".table-wrap");
+    if (!wrap) {
+      return;
+    }
+    var hidden = wrap.scrollWidth - wrap.clientWidth;
+    frame.classList.toggle("more-left", wrap.scrollLeft > 0);
+    frame.classList.toggle("more-right", wrap.scrollLeft < hidden - 1);
+  }
+
+  function markAllEdges() {
+    document.querySelectorAll(".scroll-frame").forEach(markEdges);
+  }
+
+  document.addEventListener("DOMContentLoaded", markAllEdges);
+  window.addEventListener("resize", markAllEdges);
+  ["htmx:afterSettle", "htmx:oobAfterSwap", "htmx:historyRestore"].forEach(function (name) {
+    document.addEventListener(name, markAllEdges);
+  });
+  // Scroll events do not bubble; capture sees every table's.
+  document.addEventListener(
+    "scroll",
+    function (event) {
+      var frame = event.target.closest && event.target.closest(".scroll-frame");
+      if (frame) {
+        markEdges(frame);
+      }
+    },
+    true
+  );
+
   function copied(button, label) {
     var before = button.textContent;
     button.textContent = label;

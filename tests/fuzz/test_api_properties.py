@@ -19,7 +19,7 @@ from projects.models import Project
 from runs.models import Run
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -40,8 +40,8 @@ def test_no_script_runs_from_names_metrics_or_tags(
     expect(page.get_by_text(SCRIPT).first).to_be_visible()
 
     page.goto(f"{live_server.url}{reverse('runs:project', args=[project.slug])}")
-    expect(page.get_by_role("link", name=XSS)).to_be_visible()  # the run
-    expect(page.get_by_role("link", name=SCRIPT)).to_be_visible()  # its tag
+    expect(page.locator("tbody").get_by_role("link", name=XSS)).to_be_visible()  # the run
+    expect(page.locator("tbody").get_by_role("link", name=SCRIPT)).to_be_visible()  # its tag
 
     # What a script could have done: a dialog, or an element of its own in the page.
     assert page.dialogs == []

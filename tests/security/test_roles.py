@@ -121,6 +121,11 @@ TABLE: dict[str, list[Row]] = {
     "sweep-stats": [row("GET", *API_READ)],
     "sweep-runs": [row("GET", *API_READ)],
     "sweep-parallel-coordinates": [row("GET", *API_READ)],
+    # An agent names itself in a header; without one an editor's POST is a 400.
+    "sweep-agents": [
+        row("GET", *API_READ),
+        row("POST", 401, 404, 403, 400, 400, body={"stopped": True}),
+    ],
     # Log-in pages: open to all.
     # Django's LoginView takes PUT as POST (FormView); an empty form is shown again.
     "login": [
@@ -135,6 +140,8 @@ TABLE: dict[str, list[Row]] = {
         row("PUT", 200, 200, 200, 200, 200),
     ],
     "rest_framework:logout": [row("POST", LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)],
+    # The favicon browsers ask for by themselves: public, like the static files.
+    "favicon": [row("GET", 200, 200, 200, 200, 200)],
     # Pages: anonymous goes to the login page; non-members get 404, viewers read.
     "projects:list": [
         row("GET", LOGIN, 200, 200, 200, 200),
@@ -162,6 +169,7 @@ TABLE: dict[str, list[Row]] = {
     "sweeps:detail": [row("GET", *PAGE_READ)],
     "sweeps:live": [row("GET", *PAGE_READ)],
     "sweeps:trials_csv": [row("GET", *PAGE_READ)],
+    "sweeps:trial": [row("GET", *PAGE_READ)],
     "sweeps:delete": [
         row("GET", LOGIN, 404, 403, 200, 200),
         row("POST", LOGIN, 404, 403, 302, 302),
@@ -242,6 +250,8 @@ def world(db: None) -> dict[str, Any]:
             "run_id": Run.objects.create(project=project, name="r").pk,
             "sweep_id": sweep.pk,
             "key_id": keys["admin"][0].pk,
+            # The trial page's number: the sweep's first trial, handed out as to an agent.
+            "number": state_machine.suggest_trial(sweep.pk).number,
         },
         "project_pk": project.pk,
     }

@@ -176,19 +176,19 @@ def bayes_phases(settings: Any) -> None:
     settings.GP_MAX_TRIALS = GP_TRIALS
 
 
-@settings(max_examples=40, deadline=None, database=None, suppress_health_check=FIXTURES)
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=FIXTURES)
 @given(params=parameters)
 def test_random_serves_every_config_it_accepts(project: Project, params: dict[str, Any]) -> None:
     _serve(project, _config("random", params))
 
 
-@settings(max_examples=50, deadline=None, database=None, suppress_health_check=FIXTURES)
+@settings(max_examples=30, deadline=None, database=None, suppress_health_check=FIXTURES)
 @given(params=parameters)
 def test_grid_serves_every_config_it_accepts(project: Project, params: dict[str, Any]) -> None:
     _serve(project, _config("grid", params))
 
 
-@settings(max_examples=25, deadline=None, database=None, suppress_health_check=FIXTURES)
+@settings(max_examples=15, deadline=None, database=None, suppress_health_check=FIXTURES)
 @given(params=parameters)
 def test_bayes_serves_every_config_it_accepts_through_both_samplers(
     project: Project, bayes_phases: None, params: dict[str, Any]
