@@ -24,27 +24,32 @@ def finish_run(
     exit_code: int | None = None,
     state: str | None = None,
     summary: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
 ) -> Run:
     """End the run; finishing it the same way twice is harmless, so clients may retry.
 
-    `summary` is merged into the run's summary in the same write (a reported result)."""
+    `summary` is merged into the run's summary in the same write (a reported result).
+    `context` goes to the `run_ending` and `run_finished` receivers as keyword arguments:
+    a caller that holds what they would read (a sweep's report holds the run's trial, its
+    sweep locked) saves them reading it again."""
     if state is None:
         state = RunState.FINISHED if not exit_code else RunState.FAILED
     if state not in FINAL_STATES:
         raise ValueError(f"{state!r} is not a final state; use one of {sorted(FINAL_STATES)}")
+    extra = context or {}
     with transaction.atomic():
-        run_ending.send(sender=Run, run=run)
+        run_ending.send(sender=Run, run=run, **extra)
         locked = Run.objects.select_for_update().get(pk=run.pk)
         if locked.state == state:
             # A retry: tell the listeners again, in case an earlier end never reached them.
-            run_finished.send(sender=Run, run=locked)
+            run_finished.send(sender=Run, run=locked, **extra)
             return locked
         if locked.state != RunState.RUNNING:
             raise RunConflict(f"The run already ended as {locked.state}; it cannot become {state}.")
         if summary:
             locked.summary = {**locked.summary, **summary}
         locked.mark_final(state, exit_code, with_summary=bool(summary))
-        run_finished.send(sender=Run, run=locked)
+        run_finished.send(sender=Run, run=locked, **extra)
     return locked
 
 

@@ -13,6 +13,8 @@ from django.dispatch import Signal
 points_logged = Signal()
 # Sent with run= inside the transaction that ends a run, before the run's row is locked:
 # a receiver takes its own locks here (the sweep's), so every path locks in one order.
+# This signal and run_finished also carry what the ending caller passed as `context` to
+# `runs.lifecycle.finish_run` (a sweep's report passes trial=, its sweep already locked).
 run_ending = Signal()
 # Sent with run= inside the transaction in which the run reached a final state, and again
 # when a client retries that end: receivers must be idempotent. Their failure rolls the

@@ -3,9 +3,10 @@
 An agent (the client's `sweeptracker agent` or `wandb.agent`) sends the header
 `X-SweepTracker-Agent` on its requests, a query string of its random `id`, `host`,
 `pid` and `started` (ISO 8601). A suggestion that carries it records the agent
-(created on its first) and marks the trial handed out as that agent's, in one
-short transaction after the suggestion's own; a refused suggestion (paused,
-busy) records that the agent is still there. No request is added for this,
+(created on its first, its last-seen time written at most once a second from
+each server process) and stores the trial handed out as that agent's in the
+trial's own INSERT; a refused suggestion (paused, busy) records that the agent
+is still there. No request is added for this,
 except one as the agent exits (`POST .../agents/` with `stopped`), so that
 the page stops listing it at once instead of after `AGENT_TIMEOUT`.
 
@@ -18,6 +19,7 @@ heartbeats, and nothing is written for that beyond them.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
@@ -83,33 +85,66 @@ def announced(request: HttpRequest) -> Announcement | None:
     return read_header(text) if text else None
 
 
+# Seconds between two writes of one agent's last_seen_at from one server process: an agent
+# asking every few milliseconds need not write each time when liveness is judged by the
+# minute (AGENT_TIMEOUT).
+SEEN_WRITE_INTERVAL = 1.0
+# (sweep id, agent key) -> (the agent's id, time.monotonic() of this process's last write).
+_written: dict[tuple[str, str], tuple[int, float]] = {}
+MAX_REMEMBERED = 4096
+
+
+def seen(sweep: Sweep, who: Announcement) -> int:
+    """Note that the agent was seen now, at most once a SEEN_WRITE_INTERVAL from this
+    process, and answer its id: a suggestion stores it with the trial it hands out."""
+    remembered = _written.get((sweep.pk, who.key))
+    if remembered is not None and time.monotonic() - remembered[1] < SEEN_WRITE_INTERVAL:
+        return remembered[0]
+    return _write(sweep, who, {"last_seen_at": timezone.now()})
+
+
 def record(
     sweep: Sweep, who: Announcement, trial: Trial | None = None, stopped: bool = False
 ) -> None:
     """Note that the agent was seen now (stopped, when it says so); the trial it was
-    handed, if any, becomes its own. Two statements on a suggestion after the first."""
+    handed, if any, becomes its own."""
     now = timezone.now()
-    mine = Agent.objects.filter(sweep=sweep, key=who.key)
     changes: dict[str, object] = {"last_seen_at": now}
     if stopped:
         changes["stopped_at"] = now
     with transaction.atomic():
-        if not mine.update(**changes):
-            try:
-                with transaction.atomic():
-                    Agent.objects.create(
-                        sweep=sweep,
-                        key=who.key,
-                        host=who.host,
-                        pid=who.pid,
-                        started_at=who.started_at,
-                        **changes,
-                    )
-            except IntegrityError:
-                # Its previous request made it meanwhile (a retry that crossed the first).
-                mine.update(**changes)
+        agent_id = _write(sweep, who, changes)
         if trial is not None:
-            Trial.objects.filter(pk=trial.pk).update(agent=Subquery(mine.values("pk")[:1]))
+            Trial.objects.filter(pk=trial.pk).update(agent_id=agent_id)
+
+
+def _write(sweep: Sweep, who: Announcement, changes: dict[str, object]) -> int:
+    """Update the agent's row with `changes`, creating it on its first request; its id."""
+    remembered = _written.get((sweep.pk, who.key))
+    mine = Agent.objects.filter(sweep=sweep, key=who.key)
+    if remembered is not None and mine.filter(pk=remembered[0]).update(**changes):
+        agent_id = remembered[0]
+    elif mine.update(**changes):
+        agent_id = mine.values_list("pk", flat=True).get()
+    else:
+        try:
+            with transaction.atomic():
+                agent_id = Agent.objects.create(
+                    sweep=sweep,
+                    key=who.key,
+                    host=who.host,
+                    pid=who.pid,
+                    started_at=who.started_at,
+                    **changes,
+                ).pk
+        except IntegrityError:
+            # Its previous request made it meanwhile (a retry that crossed the first).
+            mine.update(**changes)
+            agent_id = mine.values_list("pk", flat=True).get()
+    if len(_written) >= MAX_REMEMBERED:
+        _written.clear()
+    _written[(sweep.pk, who.key)] = (agent_id, time.monotonic())
+    return agent_id
 
 
 def timeout() -> timedelta:

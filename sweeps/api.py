@@ -249,18 +249,16 @@ class SweepViewSet(viewsets.ModelViewSet):
         body.is_valid(raise_exception=True)
         report = body.validated_data.get("report")
         reported = None if report is None else _apply_report(sweep, report)
+        # Seen even when no trial comes of it: still there, waiting (paused, busy) or done.
         agent = agents.announced(request)
+        agent_id = None if agent is None else agents.seen(sweep, agent)
         try:
             # The sweep as read above is the sampler's snapshot: the lock checks it after.
-            trial = state_machine.suggest_trial(sweep.pk, sweep)
+            trial = state_machine.suggest_trial(sweep.pk, sweep, agent_id)
         except state_machine.SweepUnavailable as error:
-            if agent is not None:
-                agents.record(sweep, agent)  # still there: waiting (paused, busy) or done
             raise Conflict(
                 str(error), state=error.state, reason=error.reason, retry=error.retry
             ) from error
-        if agent is not None:
-            agents.record(sweep, agent, trial)
         trial.sweep = sweep  # with its project and owner, loaded by get_object
         if trial.run is not None:
             trial.run.project = sweep.project

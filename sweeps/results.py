@@ -69,20 +69,22 @@ def _better(goal: str, a: float, b: float) -> bool:
     return a < b if goal == "minimize" else a > b
 
 
-def update_best(sweep: Sweep, trial: Trial) -> None:
-    """Mark the best trial (or the Pareto front of a multi-objective sweep)."""
+def take_best(sweep: Sweep, trial: Trial) -> bool:
+    """Before a trial that completes is saved: make it the best of a one-metric sweep when
+    it beats the best so far. Clears the old best's mark and sets `trial.is_best` and
+    `sweep.best_trial`, which the caller saves with the rest of each (one write apiece).
+    A multi-objective sweep marks its Pareto front after the save (`mark_pareto_front`)."""
     if len(sweep.metric) > 1:
-        mark_pareto_front(sweep)
-        return
+        return False
     best = sweep.best_trial
     goal = sweep.directions[0]
     # Why the type: ignore below: Only a complete trial (which has a value) is compared here.
     if best is None or best.value is None or _better(goal, trial.value, best.value):  # type: ignore[arg-type]
-        Trial.objects.filter(sweep=sweep, is_best=True).update(is_best=False)
-        Trial.objects.filter(pk=trial.pk).update(is_best=True)
+        Trial.objects.filter(sweep=sweep, is_best=True).exclude(pk=trial.pk).update(is_best=False)
         trial.is_best = True
         sweep.best_trial = trial
-        sweep.save(update_fields=["best_trial", "updated_at"])
+        return True
+    return False
 
 
 def _dominates(goals: list[str], a: list[float], b: list[float]) -> bool:

@@ -34,7 +34,7 @@ from runs import lifecycle as run_lifecycle
 from runs.lifecycle import RunConflict, finish_run
 from runs.models import Run, RunState
 from runs.signals import run_ending, run_finished
-from sweeps import distributions, results, sampling
+from sweeps import distributions, results, sampling, trial_records
 from sweeps.config import SweepConfig
 from sweeps.models import Sweep, SweepState, Trial, TrialState
 
@@ -153,13 +153,20 @@ def _may(sweep: Sweep, event: Event) -> bool:
 
 
 def _end_trial(sweep: Sweep, trial: Trial, event: Event, objective: list[float] | None) -> None:
-    """Apply a run-end `event` to the trial of a locked `sweep`, with its value."""
+    """Apply a run-end `event` to the trial of a locked `sweep`, with its value, and keep the
+    best trial current: one write of the trial and one of the sweep."""
     trial.state = TRANSITIONS[(trial.state, event)]
     results.set_objective(trial, objective)
     trial.ended_at = timezone.now()
-    trial.save(update_fields=["state", "value", "values", "ended_at"])
+    complete = trial.state == TrialState.COMPLETE
+    sweep_fields = ["version", "updated_at"]
+    if complete and results.take_best(sweep, trial):
+        sweep_fields.append("best_trial")
+    trial.save(update_fields=["state", "value", "values", "ended_at", "is_best"])
+    if complete and len(sweep.metric) > 1:
+        results.mark_pareto_front(sweep)
     sweep.version += 1
-    sweep.save(update_fields=["version", "updated_at"])
+    sweep.save(update_fields=sweep_fields)
 
 
 def _run_end_event(run: Run, objective: list[float] | None) -> Event:
@@ -261,7 +268,9 @@ def edit_sweep(sweep: Sweep, fields: dict[str, Any]) -> Sweep:
 UNLOCKED_PROPOSALS = 3
 
 
-def suggest_trial(sweep_id: str, snapshot: Sweep | None = None) -> Trial:
+def suggest_trial(
+    sweep_id: str, snapshot: Sweep | None = None, agent_id: int | None = None
+) -> Trial:
     """Check the sweep may run another trial, ask the sampler, store Run + Trial.
 
     Before, silent runs are crashed and trials whose run ended are ended, so that their
@@ -272,7 +281,7 @@ def suggest_trial(sweep_id: str, snapshot: Sweep | None = None) -> Trial:
     one sweep at once; the lock is held only to check the state, the cap and that no trial
     handed out since the snapshot took the same point, and to insert. A proposal taken
     meanwhile is made again; after UNLOCKED_PROPOSALS, under the lock. Random search
-    reads no rows and is proposed under the lock.
+    reads no rows and is proposed under the lock. The trial is `agent_id`'s (sweeps.agents).
     """
     _end_silent_and_ended_runs(sweep_id)
     with sampling.proposing(sweep_id):
@@ -286,11 +295,11 @@ def suggest_trial(sweep_id: str, snapshot: Sweep | None = None) -> Trial:
                 suggestion = _propose(snapshot, config)
             except sampling.NoPoint:
                 break  # busy or exhausted: decided under the lock
-            trial = _store_if_free(snapshot, suggestion)
+            trial = _store_if_free(snapshot, suggestion, agent_id)
             if trial is not None:
                 return trial
             snapshot = None
-        return _suggest_locked(sweep_id)
+        return _suggest_locked(sweep_id, agent_id)
 
 
 def _proposes_unlocked(snapshot: Sweep, config: SweepConfig) -> bool:
@@ -301,7 +310,9 @@ def _proposes_unlocked(snapshot: Sweep, config: SweepConfig) -> bool:
     return snapshot.state == SweepState.RUNNING and not capped and not random
 
 
-def _store_if_free(snapshot: Sweep, suggestion: sampling.Suggestion) -> Trial | None:
+def _store_if_free(
+    snapshot: Sweep, suggestion: sampling.Suggestion, agent_id: int | None = None
+) -> Trial | None:
     """Store a proposal made from `snapshot` unless the sweep cannot take it now: no longer
     running or capped (the locked path says why), or its point handed out since."""
     proposed = snapshot.next_number
@@ -315,7 +326,7 @@ def _store_if_free(snapshot: Sweep, suggestion: sampling.Suggestion) -> Trial | 
             sampling.withdraw(sweep.pk, proposed)
             return None
         try:
-            trial = _store(sweep, suggestion)
+            trial = _store(sweep, suggestion, agent_id)
         except BaseException:
             sampling.forget(sweep.pk)  # its kept study may hold a trial the database never got
             raise
@@ -334,7 +345,7 @@ def _taken_since(sweep: Sweep, number: int, suggestion: sampling.Suggestion) -> 
     return False
 
 
-def _suggest_locked(sweep_id: str) -> Trial:
+def _suggest_locked(sweep_id: str, agent_id: int | None) -> Trial:
     """Lock the sweep, check it may run another trial, ask the sampler, store Run + Trial."""
     with transaction.atomic():
         sweep = Sweep.objects.select_for_update().select_related("project").get(pk=sweep_id)
@@ -342,7 +353,7 @@ def _suggest_locked(sweep_id: str) -> Trial:
         try:
             _open_or_refuse(sweep)
             suggestion = _propose_or_refuse(sweep, config)
-            trial = _store(sweep, suggestion)
+            trial = _store(sweep, suggestion, agent_id)
         except SweepUnavailable as error:
             # Leave the block normally so that a state change (finished) is kept.
             unavailable = error
@@ -375,10 +386,7 @@ def _propose(sweep: Sweep, config: SweepConfig) -> sampling.Suggestion:
     if config.method == "random" and not config.without_replacement:
         # W&B's random search never looks at earlier trials: nothing to read.
         return sampling.suggest_random(config, sweep.seed, sweep.next_number)
-    records = [
-        sampling.TrialRecord(*row)
-        for row in Trial.objects.filter(sweep_id=sweep.pk).values_list(*sampling.RECORD_COLUMNS)
-    ]
+    records = trial_records.read(sweep.pk)
     # Read after an unlocked snapshot, the rows may hold trials handed out since: the
     # proposal is for the trial after them (a kept study files each number once).
     sweep.next_number = max([sweep.next_number, *(r.number + 1 for r in records)])
@@ -405,8 +413,7 @@ def bayes_history(
     """The rows a Bayesian suggestion reads: only the coordinates its kept study lacks,
     the warm start only when it rebuilds, the last values only when `impute` asks."""
     if records is None:
-        rows = Trial.objects.filter(sweep_id=sweep.pk).values_list(*sampling.RECORD_COLUMNS)
-        records = [sampling.TrialRecord(*row) for row in rows]
+        records = trial_records.read(sweep.pk)
     needed, rebuild = sampling.needed_coordinates(sweep.pk, config, records)
     coordinates = dict(
         Trial.objects.filter(sweep_id=sweep.pk, number__in=needed).values_list("number", "internal")
@@ -441,7 +448,7 @@ def _latest_values(sweep: Sweep, numbers: list[int]) -> dict[int, list[float]]:
     return latest
 
 
-def _store(sweep: Sweep, suggestion: sampling.Suggestion) -> Trial:
+def _store(sweep: Sweep, suggestion: sampling.Suggestion, agent_id: int | None = None) -> Trial:
     number = sweep.next_number
     run = Run.objects.create(
         project=sweep.project,
@@ -455,6 +462,7 @@ def _store(sweep: Sweep, suggestion: sampling.Suggestion) -> Trial:
         params=suggestion.params,
         internal=suggestion.internal,
         point_key=suggestion.point_key,
+        agent_id=agent_id,
     )
     sweep.next_number = number + 1
     sweep.save(update_fields=["next_number", "updated_at"])
@@ -465,7 +473,9 @@ def _store(sweep: Sweep, suggestion: sampling.Suggestion) -> Trial:
 
 
 @receiver(run_ending, dispatch_uid="sweeps.lock_sweep_of_run")
-def _on_run_ending(sender: Any, run: Run, **kwargs: Any) -> None:
+def _on_run_ending(sender: Any, run: Run, trial: Trial | None = None, **kwargs: Any) -> None:
+    if trial is not None:
+        return  # a report: its caller locked the trial's sweep already
     # The sweep before the run, as suggest, report and cancel lock: no lock-order deadlock.
     list(
         Sweep.objects.select_for_update()
@@ -475,8 +485,20 @@ def _on_run_ending(sender: Any, run: Run, **kwargs: Any) -> None:
 
 
 @receiver(run_finished, dispatch_uid="sweeps.record_run_end")
-def _on_run_finished(sender: Any, run: Run, **kwargs: Any) -> None:
-    record_run_end(run)
+def _on_run_finished(sender: Any, run: Run, trial: Trial | None = None, **kwargs: Any) -> None:
+    if trial is not None:
+        _record_end(run, trial)
+    else:
+        record_run_end(run)
+
+
+def _lock_sweep(sweep_id: str) -> Sweep:
+    """The sweep's row, locked for the transaction, with its best trial (which a trial's
+    end compares with). of=("self",): PostgreSQL cannot lock the nullable side of the best
+    trial's join."""
+    return (
+        Sweep.objects.select_for_update(of=("self",)).select_related("best_trial").get(pk=sweep_id)
+    )
 
 
 def record_run_end(run: Run) -> Trial | None:
@@ -491,30 +513,28 @@ def record_run_end(run: Run) -> Trial | None:
     # back as a whole anyway, and two statements fewer per end add up.
     with transaction.atomic(savepoint=False):
         # Read the trial only once the sweep is locked: before, another end may still change it.
-        # of=("self",): PostgreSQL cannot lock the nullable side of the best trial's join.
-        sweep = (
-            Sweep.objects.select_for_update(of=("self",))
-            .select_related("best_trial")
-            .get(pk=ids[1])
-        )
         trial = Trial.objects.get(pk=ids[0])
-        trial.sweep = sweep
-        if trial.state in (TrialState.COMPLETE, TrialState.FAILED):
-            return trial
-        # A pruned run was stopped on purpose: its last value still counts for the sampler.
-        counts = run.state == RunState.FINISHED or trial.state == TrialState.PRUNED
-        objective = results.objective_of(sweep, run.summary) if counts else None
-        event = _run_end_event(run, objective)
-        late = trial.state == TrialState.PRUNED and trial.stop_came_too_late()
-        if event == Event.RUN_FINISHED and late:
-            event = Event.RUN_FINISHED_BEFORE_STOP
-        _end_trial(sweep, trial, event, objective)
-        if trial.state == TrialState.COMPLETE:
-            results.update_best(sweep, trial)
-        elif trial.state == TrialState.FAILED:
-            fail_if_broken(sweep)
-        finish_if_done(sweep)
+        trial.sweep = _lock_sweep(ids[1])
+        _record_end(run, trial)
     return trial
+
+
+def _record_end(run: Run, trial: Trial) -> None:
+    """`record_run_end` for a trial read after its sweep (`trial.sweep`) was locked."""
+    if trial.state in (TrialState.COMPLETE, TrialState.FAILED):
+        return
+    sweep = trial.sweep
+    # A pruned run was stopped on purpose: its last value still counts for the sampler.
+    counts = run.state == RunState.FINISHED or trial.state == TrialState.PRUNED
+    objective = results.objective_of(sweep, run.summary) if counts else None
+    event = _run_end_event(run, objective)
+    late = trial.state == TrialState.PRUNED and trial.stop_came_too_late()
+    if event == Event.RUN_FINISHED and late:
+        event = Event.RUN_FINISHED_BEFORE_STOP
+    _end_trial(sweep, trial, event, objective)
+    if trial.state == TrialState.FAILED:
+        fail_if_broken(sweep)
+    finish_if_done(sweep)
 
 
 def _end_silent_and_ended_runs(sweep_id: str) -> None:
@@ -558,15 +578,15 @@ def report_result(trial: Trial, objective: list[float] | None) -> Trial:
     with transaction.atomic():
         # Two agents reporting one trial at once: the sweep lock (taken first, as cancel
         # and record_run_end do) makes the second see the first's end, so it counts once.
-        now = Sweep.objects.select_for_update().only("state").get(pk=sweep.pk)
-        trial.refresh_from_db(fields=["state", "value", "values"])
-        if trial.state != TrialState.RUNNING:
-            if trial.state == TrialState.COMPLETE and objective == trial.objective:
-                return trial
-            why = f" (the sweep is {now.state})" if now.is_ended else ""
-            raise TrialConflict(f"Trial {trial.number} already ended as {trial.state}{why}.")
-        run = trial.run
-        if run is None:
+        locked = _lock_sweep(sweep.pk)
+        current = Trial.objects.select_related("run").get(pk=trial.pk)
+        current.sweep = locked
+        if current.state != TrialState.RUNNING:
+            if current.state == TrialState.COMPLETE and objective == current.objective:
+                return current
+            why = f" (the sweep is {locked.state})" if locked.is_ended else ""
+            raise TrialConflict(f"Trial {trial.number} already ended as {current.state}{why}.")
+        if current.run is None:
             raise TrialConflict(f"Trial {trial.number} has no run to report for.")
         if objective is None:
             summary, state = None, RunState.FAILED
@@ -574,11 +594,14 @@ def report_result(trial: Trial, objective: list[float] | None) -> Trial:
             summary = dict(zip(sweep.metric_names, objective, strict=True))
             state = RunState.FINISHED
         try:
-            finish_run(run, state=state, summary=summary)
+            # The trial, read under its sweep's lock, goes to the run's listeners: they end
+            # it without reading and locking again.
+            current.run = finish_run(
+                current.run, state=state, summary=summary, context={"trial": current}
+            )
         except RunConflict as error:
             raise TrialConflict(f"Trial {trial.number}: {error}") from error
-    trial.refresh_from_db()
-    return trial
+    return current
 
 
 def report_end(trial: Trial, finish: bool) -> Trial:
