@@ -125,11 +125,11 @@ class SweepViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Sweep]:
-        sweeps = with_role(
-            Sweep.objects.select_related("project__owner", "best_trial"),
-            self.request.user,
-            "project",
-        )
+        # A suggestion or a report (many a second from agents) does not show the best
+        # trial; the state machine locks the sweep and reads it when a trial ends.
+        hot = self.action in ("suggest", "report")
+        related = ("project__owner",) if hot else ("project__owner", "best_trial")
+        sweeps = with_role(Sweep.objects.select_related(*related), self.request.user, "project")
         if self.action == "list":
             sweeps = SWEEP_LIST.filter(sweeps, self.request.query_params)
         return sweeps.order_by("-created_at")

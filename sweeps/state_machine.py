@@ -20,6 +20,8 @@ what it proposes. Values and best trials are `sweeps.results`' business.
 from __future__ import annotations
 
 import contextlib
+import math
+import time
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -537,9 +539,21 @@ def _record_end(run: Run, trial: Trial) -> None:
     finish_if_done(sweep)
 
 
+# Sweep id -> time.monotonic() of this process's last check of its runs.
+_RUNS_CHECKED: dict[str, float] = {}
+MAX_RUNS_CHECKED = 4096
+
+
 def _end_silent_and_ended_runs(sweep_id: str) -> None:
     """`crash_silent_runs` and `repair_ended_runs` with one read: most suggestions find
-    neither a silent run nor a trial whose run ended without it."""
+    neither a silent run nor a trial whose run ended without it. At most once a
+    SWEEP_RUN_CHECK_INTERVAL per sweep from this process."""
+    now = time.monotonic()
+    if now - _RUNS_CHECKED.get(sweep_id, -math.inf) < settings.SWEEP_RUN_CHECK_INTERVAL:
+        return
+    if len(_RUNS_CHECKED) >= MAX_RUNS_CHECKED:
+        _RUNS_CHECKED.clear()
+    _RUNS_CHECKED[sweep_id] = now
     cutoff = timezone.now() - timedelta(seconds=settings.HEARTBEAT_TIMEOUT)
     running = RunState.RUNNING
     found = Run.objects.filter(trial__sweep_id=sweep_id).filter(

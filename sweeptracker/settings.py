@@ -111,7 +111,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": str(Path(tempfile.gettempdir()) / f"sweeptracker-test-{os.getpid()}.sqlite3")
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -146,6 +145,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("MAX_REQUEST_BYTES", 5 * 1024 * 1024)
 MAX_POINTS_PER_BATCH = envint("MAX_POINTS_PER_BATCH", 50_000)
 # Seconds without a heartbeat after which a running run counts as crashed.
 HEARTBEAT_TIMEOUT = envint("HEARTBEAT_TIMEOUT", 300)
+# Seconds between two checks of one sweep's runs for silent ones (and trials left running
+# by ended runs) from one server process, made at suggestions: agents asking many times a
+# second need not each pay a query for a timeout counted in minutes.
+SWEEP_RUN_CHECK_INTERVAL = float(os.getenv("SWEEP_RUN_CHECK_INTERVAL", "1.0"))
 # Seconds after an agent's last request (or its running trial's last heartbeat) during
 # which a sweep's page lists it as live (sweeps.agents).
 AGENT_TIMEOUT = envint("AGENT_TIMEOUT", 60)

@@ -70,9 +70,10 @@ def test_it_ends_the_trial_once_when_the_finish_is_retried(
 
 
 def test_it_repairs_a_trial_left_running_by_an_ended_run(
-    api: APIClient, make_sweep: Callable[..., Sweep]
+    api: APIClient, make_sweep: Callable[..., Sweep], settings: Any
 ) -> None:
     """Trials stuck before the fix: the run ended, the trial did not; suggest repairs them."""
+    settings.SWEEP_RUN_CHECK_INTERVAL = 0
     sweep = make_sweep({**RANDOM, "run_cap": 3})
     answer = suggest(api, sweep).json()
     run = Run.objects.get(pk=answer["run_id"])

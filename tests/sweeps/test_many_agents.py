@@ -73,6 +73,7 @@ def test_it_fails_a_killed_agents_trial_and_hands_its_point_out_again(
     live_url: str, api_key: str, make_sweep: Callable[..., Sweep], settings: Any
 ) -> None:
     settings.HEARTBEAT_TIMEOUT = 0
+    settings.SWEEP_RUN_CHECK_INTERVAL = 0
     sweep = make_sweep(GRID)
     command = [sys.executable, "-c", AGENT_THAT_HANGS, live_url, api_key, sweep.pk]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as agent:

@@ -208,8 +208,9 @@ def test_it_filters_the_list(api: APIClient, make_sweep: Callable[..., Sweep]) -
 
 
 def test_it_crashes_a_silent_run_and_hands_its_point_out_again(
-    api: APIClient, make_sweep: Callable[..., Sweep]
+    api: APIClient, make_sweep: Callable[..., Sweep], settings: Any
 ) -> None:
+    settings.SWEEP_RUN_CHECK_INTERVAL = 0
     sweep = make_sweep(GRID)
     lost = suggest(api, sweep).json()
     Run.objects.filter(pk=lost["run_id"]).update(heartbeat_at="2000-01-01T00:00:00Z")
@@ -217,6 +218,22 @@ def test_it_crashes_a_silent_run_and_hands_its_point_out_again(
     assert again["params"] == lost["params"]
     assert Run.objects.get(pk=lost["run_id"]).state == "crashed"
     assert Trial.objects.get(run_id=lost["run_id"]).state == "failed"
+
+
+def test_a_process_checks_a_sweeps_runs_at_most_once_an_interval(
+    api: APIClient, make_sweep: Callable[..., Sweep], settings: Any
+) -> None:
+    settings.SWEEP_RUN_CHECK_INTERVAL = 3600
+    sweep = make_sweep(GRID)
+    lost = suggest(api, sweep).json()
+    Run.objects.filter(pk=lost["run_id"]).update(heartbeat_at="2000-01-01T00:00:00Z")
+
+    assert suggest(api, sweep).json()["params"] != lost["params"]
+    assert Run.objects.get(pk=lost["run_id"]).state == "running"
+
+    settings.SWEEP_RUN_CHECK_INTERVAL = 0
+    assert suggest(api, sweep).json()["params"] == lost["params"]
+    assert Run.objects.get(pk=lost["run_id"]).state == "crashed"
 
 
 def test_it_warm_starts_from_another_sweeps_trials(
