@@ -49,6 +49,7 @@ from bench.common import (  # noqa: E402
     ROOT,
     SweepClient,
     Target,
+    all_pages,
     default_workers,
     fresh_database,
     machine,
@@ -326,8 +327,7 @@ def check(session: requests.Session, api: str, sweep_id: str, logs: list[AgentLo
     problems: list[str] = []
     done = handed_out(logs, problems)
     sweep = session.get(f"{api}/sweeps/{sweep_id}/", timeout=30).json()
-    answer = session.get(f"{api}/sweeps/{sweep_id}/trials/?limit=100000", timeout=60)
-    trials = answer.json()["results"]
+    trials = all_pages(session, f"{api}/sweeps/{sweep_id}/trials/?limit=1000")
     cap = sweep["run_cap"]
     if sweep["trial_count"] != cap or len(trials) != cap or len(done) != cap:
         problems.append(f"{sweep['trial_count']} trials, {len(done)} done, run_cap {cap}")

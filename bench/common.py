@@ -180,6 +180,19 @@ def print_targets(targets: list[Target]) -> None:
         print("| " + " | ".join(row) + " |", flush=True)
 
 
+def all_pages(session: requests.Session, url: str) -> list[dict[str, Any]]:
+    """Every result of a paginated list (the API answers at most 1,000 a page)."""
+    results: list[dict[str, Any]] = []
+    next_url: str | None = url
+    while next_url:
+        answer = session.get(next_url, timeout=60)
+        answer.raise_for_status()
+        body = answer.json()
+        results.extend(body["results"])
+        next_url = body.get("next")
+    return results
+
+
 class SweepClient:
     """Suggest and report over one kept-alive session, one request per trial where the
     server takes the previous trial's result in the suggest body (`report`), two otherwise.
@@ -226,9 +239,8 @@ class SweepClient:
         answer.raise_for_status()
 
     def running(self) -> set[int]:
-        answer = self.session.get(f"{self.url}/trials/?state=running&limit=100000", timeout=60)
-        answer.raise_for_status()
-        return {trial["number"] for trial in answer.json()["results"]}
+        trials = all_pages(self.session, f"{self.url}/trials/?state=running")
+        return {trial["number"] for trial in trials}
 
     @property
     def mode(self) -> str:

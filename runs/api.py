@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.db import DataError, transaction
@@ -138,9 +139,11 @@ class RunViewSet(viewsets.ModelViewSet):
     @extend_schema(parameters=LIST_PARAMETERS)
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Runs matching the query, a page at a time."""
+        # Inside a transaction, a savepoint keeps it usable after a query the database
+        # refuses; outside one none is opened: on SQLite it would take the write lock.
+        inside = transaction.get_connection().in_atomic_block
         try:
-            # A savepoint: a query the database refuses leaves the request's transaction usable.
-            with transaction.atomic():
+            with transaction.atomic() if inside else contextlib.nullcontext():
                 return super().list(request, *args, **kwargs)
         except DataError as error:
             # PostgreSQL's regular expressions are not Python's: it may refuse one we took.
