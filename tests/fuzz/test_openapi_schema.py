@@ -24,7 +24,7 @@ from tests.sweeps.conftest import RANDOM
 
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 PER_OPERATION = settings(
-    max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
 
 
