@@ -102,10 +102,11 @@ def sampler(method: str, gp_max: int) -> optuna.samplers.BaseSampler:
 def worker(job: dict[str, Any]) -> dict[str, Any]:
     """Each study of the job in turn, its share of trials each; what the process did."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # One storage (one connection pool) for the process's studies, not one per study: at 32
+    # processes the peer met PostgreSQL's "too many clients" (max_connections 100).
+    storage = optuna.storages.RDBStorage(job["storage"])
     studies = [
-        optuna.load_study(
-            study_name=name, storage=job["storage"], sampler=sampler(method, job["gp_max"])
-        )
+        optuna.load_study(study_name=name, storage=storage, sampler=sampler(method, job["gp_max"]))
         for name, method, _ in job["studies"]
     ]
     dists: dict[str, BaseDistribution] = {
